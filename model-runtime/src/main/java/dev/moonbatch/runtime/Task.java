@@ -1,0 +1,14 @@
+package dev.moonbatch.runtime;
+
+/**
+ * What to ask of an image. {@code name} is the task ({@code caption}, later {@code query},
+ * {@code ocr}); {@code prompt} is the text the family puts in front of the model, or empty where
+ * the family takes none (vit-gpt2 captions unprompted).
+ */
+public record Task(String name, String prompt) {
+    public static final String CAPTION = "caption";
+
+    public static Task caption() {
+        return new Task(CAPTION, "");
+    }
+}

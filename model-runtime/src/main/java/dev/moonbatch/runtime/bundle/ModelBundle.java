@@ -1,0 +1,108 @@
+package dev.moonbatch.runtime.bundle;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * One model export folder as downloaded from the Hugging Face hub (Optimum / transformers.js
+ * layout): parsed configs and the ONNX file chosen for each component. It knows nothing about
+ * generation; the family adapters read what they need from it.
+ */
+public final class ModelBundle {
+    private final Path dir;
+    private final JsonNode config;
+    private final PreprocessorConfig preprocessor;
+    private final GenerationConfig generation;
+
+    private ModelBundle(Path dir, JsonNode config, PreprocessorConfig preprocessor, GenerationConfig generation) {
+        this.dir = dir;
+        this.config = config;
+        this.preprocessor = preprocessor;
+        this.generation = generation;
+    }
+
+    /** Opens and validates a bundle folder; every problem is one {@link BundleException} naming the file. */
+    public static ModelBundle open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new BundleException("--model: no such model folder: " + dir);
+        }
+        Path abs = dir.toAbsolutePath().normalize();
+        JsonNode config = Json.read(abs.resolve("config.json"));
+        PreprocessorConfig pre = PreprocessorConfig.from(Json.read(abs.resolve("preprocessor_config.json")),
+                "preprocessor_config.json");
+        Path genFile = abs.resolve("generation_config.json");
+        JsonNode gen = Files.isRegularFile(genFile) ? Json.read(genFile) : Json.mapper().createObjectNode();
+        ModelBundle bundle = new ModelBundle(abs, config, pre, GenerationConfig.from(gen, config));
+        bundle.require("tokenizer.json");
+        return bundle;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** A short, stable name for output rows: the folder name. */
+    public String name() {
+        return dir.getFileName().toString();
+    }
+
+    public JsonNode config() {
+        return config;
+    }
+
+    public String modelType() {
+        return config.path("model_type").asText("");
+    }
+
+    public PreprocessorConfig preprocessor() {
+        return preprocessor;
+    }
+
+    public GenerationConfig generation() {
+        return generation;
+    }
+
+    public Path file(String name) {
+        return dir.resolve(name);
+    }
+
+    /** A file that must exist, or a {@link BundleException} naming it. */
+    public Path require(String name) {
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file)) {
+            throw new BundleException("model bundle lacks " + name + " (looked for " + file + ")");
+        }
+        return file;
+    }
+
+    /**
+     * The ONNX file of a component in the wanted precision, e.g. {@code onnx/decoder_model_merged_fp16.onnx}.
+     * Sessions are opened by this path so that external weights ({@code .onnx_data}) beside it load too.
+     */
+    public Path onnx(String component, Precision precision) {
+        String name = precision.fileName(component);
+        Path file = dir.resolve("onnx").resolve(name);
+        if (!Files.isRegularFile(file)) {
+            throw new BundleException("model bundle lacks onnx/" + name + " (component '" + component
+                    + "' in precision " + precision.name().toLowerCase() + "); onnx/ has: " + onnxFiles());
+        }
+        return file;
+    }
+
+    private List<String> onnxFiles() {
+        Path onnxDir = dir.resolve("onnx");
+        if (!Files.isDirectory(onnxDir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(onnxDir)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".onnx")).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+}

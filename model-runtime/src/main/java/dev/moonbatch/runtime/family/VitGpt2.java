@@ -1,0 +1,113 @@
+package dev.moonbatch.runtime.family;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.moonbatch.runtime.Generation;
+import dev.moonbatch.runtime.OrtSessions;
+import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.Task;
+import dev.moonbatch.runtime.VisionLanguageModel;
+import dev.moonbatch.runtime.bundle.BundleException;
+import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.DecodingState;
+import dev.moonbatch.runtime.generate.GenerationOptions;
+import dev.moonbatch.runtime.generate.Generator;
+import dev.moonbatch.runtime.generate.MergedDecoder;
+import dev.moonbatch.runtime.generate.Tensors;
+import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
+import dev.moonbatch.runtime.text.TextTokenizer;
+
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * vit-gpt2 ({@code VisionEncoderDecoderModel}, e.g. Xenova/vit-gpt2-image-captioning):
+ * {@code encoder_model} turns {@code pixel_values} into {@code last_hidden_state}, which
+ * {@code decoder_model_merged} reads as {@code encoder_hidden_states} at every step, starting
+ * from {@code decoder_start_token_id}. Captions only; it takes no prompt.
+ */
+public final class VitGpt2 implements VisionLanguageModel {
+    static final String ENCODER = "encoder_model";
+    static final String DECODER = "decoder_model_merged";
+
+    private final ModelBundle bundle;
+    private final ImagePreprocessor preprocessor;
+    private final TextTokenizer tokenizer;
+    private final OrtSession encoder;
+    private final MergedDecoder decoder;
+
+    public VitGpt2(ModelBundle bundle, RuntimeOptions options) {
+        this.bundle = bundle;
+        this.preprocessor = new ImagePreprocessor(bundle.preprocessor());
+        var encoderFile = bundle.onnx(ENCODER, options.precision());
+        var decoderFile = bundle.onnx(DECODER, options.precision());
+        this.tokenizer = TextTokenizer.load(bundle);
+        this.encoder = OrtSessions.open(encoderFile, options);
+        this.decoder = new MergedDecoder(OrtSessions.open(decoderFile, options), "onnx/" + decoderFile.getFileName());
+        if (!encoder.getInputNames().contains("pixel_values")) {
+            close();
+            throw new BundleException("onnx/" + encoderFile.getFileName() + " lacks the input 'pixel_values'");
+        }
+        if (bundle.generation().decoderStartTokenId() < 0) {
+            close();
+            throw new BundleException("generation_config.json / config.json give no decoder_start_token_id");
+        }
+    }
+
+    @Override
+    public String name() {
+        return bundle.name();
+    }
+
+    @Override
+    public PreparedImage prepare(BufferedImage image) {
+        return new PreparedImage(preprocessor.pixelValues(image));
+    }
+
+    @Override
+    public GenerationOptions options(int maxNewTokens) {
+        return new GenerationOptions(maxNewTokens, bundle.generation().eosTokenIds());
+    }
+
+    @Override
+    public List<Generation> generate(List<PreparedImage> images, Task task, GenerationOptions options) throws OrtException {
+        if (images.isEmpty()) {
+            return List.of();
+        }
+        if (!Task.CAPTION.equals(task.name())) {
+            throw new IllegalArgumentException("--task: vit-gpt2 only captions, it cannot do '" + task.name() + "'");
+        }
+        int n = images.size();
+        var pixels = preprocessor.batch(images.stream().map(PreparedImage::pixelValues).toList());
+        try (OnnxTensor pixelValues = Tensors.floats(pixels, n, 3, preprocessor.height(), preprocessor.width());
+             OrtSession.Result encoded = encoder.run(Map.of("pixel_values", pixelValues))) {
+            OnnxTensor hidden = (OnnxTensor) encoded.get("last_hidden_state").orElseGet(() -> encoded.get(0));
+            long[][] start = new long[n][];
+            Arrays.fill(start, new long[] {bundle.generation().decoderStartTokenId()});
+            try (DecodingState state = decoder.start(start, Map.of("encoder_hidden_states", hidden))) {
+                List<Generation> out = new ArrayList<>(n);
+                for (long[] ids : Generator.greedy(state, options)) {
+                    out.add(new Generation(ids, tokenizer.decode(ids).strip()));
+                }
+                return out;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            encoder.close();
+            decoder.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("closing " + bundle.name() + ": " + e.getMessage(), e);
+        } finally {
+            tokenizer.close();
+        }
+    }
+}

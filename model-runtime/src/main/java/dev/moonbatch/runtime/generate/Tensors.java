@@ -1,0 +1,97 @@
+package dev.moonbatch.runtime.generate;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.TensorInfo;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+
+/** Small tensor helpers the generation loop needs, independent of dtype. */
+public final class Tensors {
+    private Tensors() {
+    }
+
+    public static OrtEnvironment env() {
+        return OrtEnvironment.getEnvironment();
+    }
+
+    public static OnnxTensor longs(long[][] rows) throws OrtException {
+        int n = rows.length;
+        int len = rows[0].length;
+        LongBuffer buffer = LongBuffer.allocate(n * len);
+        for (long[] row : rows) {
+            if (row.length != len) {
+                throw new IllegalArgumentException("rows of unequal length: " + row.length + " vs " + len);
+            }
+            buffer.put(row);
+        }
+        return OnnxTensor.createTensor(env(), buffer.flip(), new long[] {n, len});
+    }
+
+    public static OnnxTensor floats(FloatBuffer data, long... shape) throws OrtException {
+        return OnnxTensor.createTensor(env(), data, shape);
+    }
+
+    public static OnnxTensor bool(boolean value) throws OrtException {
+        return OnnxTensor.createTensor(env(), new boolean[] {value});
+    }
+
+    /**
+     * An empty past (sequence length 0) for the first step, shaped from the session's own input
+     * metadata: dynamic batch dimensions get {@code batch}, other dynamic ones 0, fixed ones stay.
+     */
+    public static OnnxTensor emptyPast(NodeInfo input, int batch) throws OrtException {
+        TensorInfo info = (TensorInfo) input.getInfo();
+        long[] shape = info.getShape().clone();
+        String[] names = info.getDimensionNames();
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                String name = names != null && i < names.length ? names[i] : "";
+                shape[i] = (i == 0 || name.contains("batch")) ? batch : 0;
+            }
+        }
+        ByteBuffer empty = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder());
+        return OnnxTensor.createTensor(env(), empty, shape, info.type);
+    }
+
+    /**
+     * Rows of a tensor along its first (batch) dimension, in the given order; rows may repeat
+     * (beam search) or be left out (finished sequences).
+     */
+    public static OnnxTensor gatherRows(OnnxTensor tensor, int[] rows) throws OrtException {
+        TensorInfo info = tensor.getInfo();
+        long[] shape = info.getShape().clone();
+        ByteBuffer src = tensor.getByteBuffer().order(ByteOrder.nativeOrder());
+        int rowBytes = shape[0] == 0 ? 0 : (int) (src.capacity() / shape[0]);
+        ByteBuffer dst = ByteBuffer.allocateDirect(rowBytes * rows.length).order(ByteOrder.nativeOrder());
+        for (int row : rows) {
+            ByteBuffer slice = src.duplicate();
+            slice.position(row * rowBytes).limit((row + 1) * rowBytes);
+            dst.put(slice);
+        }
+        dst.flip();
+        shape[0] = rows.length;
+        return OnnxTensor.createTensor(env(), dst, shape, info.type);
+    }
+
+    /** The last position's logits of each row of a [batch, seq, vocab] tensor, as floats. */
+    public static float[][] lastLogits(OnnxTensor logits) {
+        long[] shape = logits.getInfo().getShape();
+        int batch = (int) shape[0];
+        int seq = (int) shape[1];
+        int vocab = (int) shape[2];
+        FloatBuffer all = logits.getFloatBuffer();
+        float[][] out = new float[batch][vocab];
+        for (int b = 0; b < batch; b++) {
+            all.position((b * seq + seq - 1) * vocab);
+            all.get(out[b]);
+        }
+        return out;
+    }
+}
