@@ -34,6 +34,7 @@ import java.util.Map;
 public final class VitGpt2 implements VisionLanguageModel {
     static final String ENCODER = "encoder_model";
     static final String DECODER = "decoder_model_merged";
+    public static final List<String> COMPONENTS = List.of(ENCODER, DECODER);
 
     private final ModelBundle bundle;
     private final ImagePreprocessor preprocessor;

@@ -1,0 +1,178 @@
+package dev.moonbatch.job;
+
+import dev.moonbatch.runtime.ModelLoader;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.Task;
+import dev.moonbatch.runtime.bundle.BundleException;
+import dev.moonbatch.runtime.bundle.Precision;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code moonbatch}: caption a folder of images with a model bundle on Spark.
+ * Exit codes: 0 done (even when some images failed: they have error rows), 2 bad configuration,
+ * 1 the job itself failed.
+ */
+@Command(name = "moonbatch", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Captions every image under --input with a vision-language model bundle and writes "
+                + "OUTPUT/results.parquet and OUTPUT/results.csv (one row per image).")
+public final class MoonbatchCli implements Callable<Integer> {
+    static final int CONFIG_ERROR = 2;
+    /** Files larger than this are not read at all (an image this big is refused by pixel count anyway). */
+    static final long MAX_FILE_BYTES = 512L << 20;
+
+    @Option(names = "--input", required = true, description = "Folder of images (local path, file://, hdfs://); read recursively.")
+    String input;
+
+    @Option(names = "--output", required = true, description = "Output folder; results.parquet and results.csv are replaced.")
+    String output;
+
+    @Option(names = "--model", description = "Model bundle folder (Hugging Face / transformers.js export). Default: the demo model in sample-data.")
+    String model;
+
+    @Option(names = "--master", description = "Spark master URL. Default: what spark-submit set, else local[*].")
+    String master;
+
+    @Option(names = "--batch-size", defaultValue = "8", description = "Images per model call (default ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--max-new-tokens", defaultValue = "20", description = "Generated tokens per caption at most (default ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--partitions", defaultValue = "0", description = "Spark partitions; 0 = from the image count and parallelism (default).")
+    int partitions;
+
+    @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 (default ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime threads per inference; 0 = executor cores / concurrent tasks (default).")
+    int threads;
+
+    @Option(names = "--max-megapixels", defaultValue = "50", description = "Refuse images larger than this, read from the header (default ${DEFAULT-VALUE}).")
+    double maxMegapixels;
+
+    @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default).")
+    String task;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    MoonbatchCli(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new MoonbatchCli(out, err));
+        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new java.io.PrintWriter(err, true));
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        JobConfig config;
+        try {
+            config = validate();
+        } catch (IllegalArgumentException | BundleException e) {
+            err.println("moonbatch: " + e.getMessage());
+            return CONFIG_ERROR;
+        }
+        try (SparkSession spark = SparkSessions.create(config.master())) {
+            RunSummary summary = new CaptionJob(spark, withThreads(config, spark)).run();
+            report(summary, spark);
+            return 0;
+        } catch (IllegalArgumentException e) {
+            err.println("moonbatch: " + e.getMessage());
+            return CONFIG_ERROR;
+        } catch (Exception e) {
+            err.println("moonbatch: the job failed: " + e);
+            e.printStackTrace(err);
+            return 1;
+        }
+    }
+
+    /** Every setting checked before Spark starts, each failure one message naming the option. */
+    JobConfig validate() {
+        requireAtLeast("--batch-size", batchSize, 1);
+        requireAtLeast("--max-new-tokens", maxNewTokens, 1);
+        requireAtLeast("--partitions", partitions, 0);
+        requireAtLeast("--threads", threads, 0);
+        if (!(maxMegapixels > 0)) {
+            throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
+        }
+        if (!Task.CAPTION.equals(task)) {
+            throw new IllegalArgumentException("--task: expected one of [caption] but got '" + task + "'");
+        }
+        RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads);
+        String modelDir = model != null ? model : defaultModel();
+        ModelLoader.validate(Path.of(modelDir), runtime);
+        return new JobConfig(input, output, Path.of(modelDir).toAbsolutePath().normalize().toString(), master,
+                batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000),
+                MAX_FILE_BYTES, Task.caption(), runtime);
+    }
+
+    private static void requireAtLeast(String option, int value, int min) {
+        if (value < min) {
+            throw new IllegalArgumentException(option + ": expected a whole number ≥ " + min + " but got " + value);
+        }
+    }
+
+    private static String defaultModel() {
+        String home = System.getProperty("moonbatch.home", System.getenv("MOONBATCH_HOME"));
+        if (home == null) {
+            throw new IllegalArgumentException("--model: no model folder given (and MOONBATCH_HOME is not set to find the demo model)");
+        }
+        return Path.of(home, "sample-data", "models", "vit-gpt2-tiny").toString();
+    }
+
+    /** ONNX Runtime threads: the executor's cores shared by the tasks that run at once, unless set. */
+    private static JobConfig withThreads(JobConfig c, SparkSession spark) {
+        if (c.runtime().intraOpThreads() > 0) {
+            return c;
+        }
+        var conf = spark.sparkContext().getConf();
+        int cores;
+        String masterUrl = conf.get("spark.master");
+        if (masterUrl.startsWith("local")) {
+            cores = Runtime.getRuntime().availableProcessors();
+        } else {
+            cores = conf.getInt("spark.executor.cores", Runtime.getRuntime().availableProcessors());
+        }
+        int tasks = Math.max(1, cores / conf.getInt("spark.task.cpus", 1));
+        if (masterUrl.startsWith("local")) {
+            tasks = Math.max(1, Math.min(tasks, spark.sparkContext().defaultParallelism()));
+        }
+        int threads = Math.max(1, cores / tasks);
+        return new JobConfig(c.input(), c.output(), c.model(), c.master(), c.batchSize(), c.maxNewTokens(),
+                c.partitions(), c.maxPixels(), c.maxFileBytes(), c.task(),
+                new RuntimeOptions(c.runtime().precision(), threads));
+    }
+
+    private void report(RunSummary s, SparkSession spark) {
+        out.printf(Locale.ROOT, "moonbatch: %d images → %d rows (%d captioned, %d errors%s) in %.1f s, %.2f images/s%n",
+                s.images(), s.rows(), s.captioned(), s.errors(),
+                s.errorsByKind().isEmpty() ? "" : " " + s.errorsByKind(), s.wallSeconds(), s.imagesPerSecond());
+        out.println("  parquet: " + s.parquet());
+        out.println("  csv:     " + s.csv());
+        List<Row> sample = spark.read().parquet(s.parquet()).orderBy("image_path").limit(5).collectAsList();
+        for (Row r : sample) {
+            String path = r.getString(0);
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            out.printf("  %-32s %s%n", name, r.isNullAt(7) ? "ERROR " + r.getString(8) : r.getString(7));
+        }
+    }
+}

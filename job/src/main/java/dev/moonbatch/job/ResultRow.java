@@ -1,0 +1,50 @@
+package dev.moonbatch.job;
+
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One output row: one image (and, later, one question). Exactly one of {@code text} and
+ * {@code error} is set. The column order here is the order of the Parquet schema and the CSV.
+ */
+public record ResultRow(String imagePath, String contentSha256, Integer width, Integer height,
+                        String model, String task, String prompt, String text, String error,
+                        long latencyMs) {
+
+    public static final StructType SCHEMA = new StructType(new StructField[] {
+            DataTypes.createStructField("image_path", DataTypes.StringType, false),
+            DataTypes.createStructField("content_sha256", DataTypes.StringType, true),
+            DataTypes.createStructField("width", DataTypes.IntegerType, true),
+            DataTypes.createStructField("height", DataTypes.IntegerType, true),
+            DataTypes.createStructField("model", DataTypes.StringType, false),
+            DataTypes.createStructField("task", DataTypes.StringType, false),
+            DataTypes.createStructField("prompt", DataTypes.StringType, true),
+            DataTypes.createStructField("text", DataTypes.StringType, true),
+            DataTypes.createStructField("error", DataTypes.StringType, true),
+            DataTypes.createStructField("latency_ms", DataTypes.LongType, false),
+    });
+
+    public static List<String> columns() {
+        return Arrays.asList(SCHEMA.fieldNames());
+    }
+
+    public Row toRow() {
+        return RowFactory.create(imagePath, contentSha256, width, height, model, task, prompt, text, error, latencyMs);
+    }
+
+    /** A Spark row as CSV cells, in schema order; nulls become empty cells. */
+    public static List<String> cells(Row row) {
+        List<String> cells = new ArrayList<>(row.length());
+        for (int i = 0; i < row.length(); i++) {
+            cells.add(row.isNullAt(i) ? null : String.valueOf(row.get(i)));
+        }
+        return cells;
+    }
+}
