@@ -183,7 +183,12 @@ async function main() {
     env.localModelPath = path.dirname(bundle);
     env.useBrowserCache = false;
     env.useFSCache = false;
-    const modelId = path.basename(bundle);
+    // transformers.js resolves a valid Hub-style id against env.localModelPath; anything else
+    // (e.g. an absolute path) is used as a path as-is. Fall back to the absolute path when the
+    // folder name would not pass its id check (REPO_ID_REGEX, no '--' / '..').
+    const base = path.basename(bundle);
+    const validId = /^[\w\-.]{1,96}$/.test(base) && !base.includes('--') && !base.includes('..') && !base.endsWith('.git');
+    const modelId = validId ? base : bundle;
 
     const loadOpts = { local_files_only: true };
     const t0 = process.hrtime.bigint();

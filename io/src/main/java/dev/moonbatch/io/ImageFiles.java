@@ -41,7 +41,7 @@ public final class ImageFiles {
             throw new ImageError(ImageError.Kind.READ_FAILED, "invalid path: " + e.getMessage(), e);
         }
         try {
-            FileSystem fs = p.getFileSystem(conf);
+            FileSystem fs = HadoopPaths.fileSystem(p, conf);
             FileStatus status = fs.getFileStatus(p);
             if (status.isDirectory()) {
                 throw new ImageError(ImageError.Kind.READ_FAILED, "is a directory, not a file");

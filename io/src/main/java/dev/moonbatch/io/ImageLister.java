@@ -39,7 +39,7 @@ public final class ImageLister {
      */
     public static List<String> list(String input, Configuration conf) throws IOException {
         Path root = HadoopPaths.resolve(input);
-        FileSystem fs = root.getFileSystem(conf);
+        FileSystem fs = HadoopPaths.fileSystem(root, conf);
         FileStatus rootStatus;
         try {
             rootStatus = fs.getFileStatus(root);

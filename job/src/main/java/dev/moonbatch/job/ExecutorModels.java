@@ -19,10 +19,12 @@ public final class ExecutorModels {
     record Key(String modelDir, RuntimeOptions options) {
     }
 
-    private static final Map<Key, VisionLanguageModel> MODELS = new ConcurrentHashMap<>();
+    /** A loaded model and how many tasks use it now and at most. */
+    private record Loaded(VisionLanguageModel model, AtomicInteger inUse, AtomicInteger peak) {
+    }
+
+    private static final Map<Key, Loaded> MODELS = new ConcurrentHashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
-    private static final AtomicInteger IN_USE = new AtomicInteger();
-    private static final AtomicInteger PEAK_IN_USE = new AtomicInteger();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorModels::closeAll, "moonbatch-close-models"));
@@ -33,33 +35,37 @@ public final class ExecutorModels {
 
     /** A lease on the shared model; closing it ends this task's use (the model stays loaded). */
     public static final class Lease implements AutoCloseable {
-        private final VisionLanguageModel model;
+        private final Loaded loaded;
+        private boolean closed;
 
-        private Lease(VisionLanguageModel model) {
-            this.model = model;
-            PEAK_IN_USE.accumulateAndGet(IN_USE.incrementAndGet(), Math::max);
+        private Lease(Loaded loaded) {
+            this.loaded = loaded;
+            loaded.peak().accumulateAndGet(loaded.inUse().incrementAndGet(), Math::max);
         }
 
         public VisionLanguageModel model() {
-            return model;
+            return loaded.model();
         }
 
         @Override
         public void close() {
-            IN_USE.decrementAndGet();
+            if (!closed) {
+                closed = true;
+                loaded.inUse().decrementAndGet();
+            }
         }
     }
 
     public static Lease acquire(String modelDir, RuntimeOptions options) {
-        VisionLanguageModel model = MODELS.computeIfAbsent(new Key(modelDir, options), key -> {
+        Loaded loaded = MODELS.computeIfAbsent(new Key(modelDir, options), key -> {
             long start = System.nanoTime();
             VisionLanguageModel loaded = ModelLoader.load(Path.of(key.modelDir()), key.options());
             LOADS.incrementAndGet();
             org.slf4j.LoggerFactory.getLogger(ExecutorModels.class).info("loaded model {} in {} ms ({} loads in this JVM)",
                     loaded.name(), (System.nanoTime() - start) / 1_000_000, LOADS.get());
-            return loaded;
+            return new Loaded(loaded, new AtomicInteger(), new AtomicInteger());
         });
-        return new Lease(model);
+        return new Lease(loaded);
     }
 
     /** How many models this JVM has loaded so far. */
@@ -67,13 +73,14 @@ public final class ExecutorModels {
         return LOADS.get();
     }
 
-    /** The most tasks that used a model at the same time in this JVM. */
-    public static int peakConcurrentTasks() {
-        return PEAK_IN_USE.get();
+    /** The most tasks that used this model at the same time in this JVM (0 if never loaded). */
+    public static int peakConcurrentTasks(String modelDir, RuntimeOptions options) {
+        Loaded loaded = MODELS.get(new Key(modelDir, options));
+        return loaded == null ? 0 : loaded.peak().get();
     }
 
     static void closeAll() {
-        MODELS.values().forEach(VisionLanguageModel::close);
+        MODELS.values().forEach(l -> l.model().close());
         MODELS.clear();
     }
 }

@@ -117,6 +117,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (!Task.CAPTION.equals(task)) {
             throw new IllegalArgumentException("--task: expected one of [caption] but got '" + task + "'");
         }
+        requireInput(input);
         RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads);
         String modelDir = model != null ? model : defaultModel();
         ModelLoader.validate(Path.of(modelDir), runtime);
@@ -128,6 +129,17 @@ public final class MoonbatchCli implements Callable<Integer> {
     private static void requireAtLeast(String option, int value, int min) {
         if (value < min) {
             throw new IllegalArgumentException(option + ": expected a whole number ≥ " + min + " but got " + value);
+        }
+    }
+
+    private static void requireInput(String input) {
+        try {
+            org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(input);
+            if (!path.getFileSystem(new org.apache.hadoop.conf.Configuration()).exists(path)) {
+                throw new IllegalArgumentException("--input: no such file or folder: " + input);
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--input: cannot read " + input + ": " + e.getMessage(), e);
         }
     }
 

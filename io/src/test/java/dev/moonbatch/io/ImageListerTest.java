@@ -1,0 +1,114 @@
+package dev.moonbatch.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.moonbatch.io.OddImageCorpus.Expectation;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImageListerTest {
+    private final Configuration conf = new Configuration();
+
+    /** What the lister must return for corpus names: Hadoop's {@code file:/abs/path} form. */
+    private static List<String> qualified(Path root, Iterable<String> names) {
+        List<String> out = new ArrayList<>();
+        for (String n : names) {
+            out.add("file:" + root.toAbsolutePath().resolve(n));
+        }
+        out.sort(null);
+        return out;
+    }
+
+    @Test
+    void listsExactlyTheCorpusImagesRecursivelySkippingHiddenAndNonImages(@TempDir Path dir) throws Exception {
+        Map<String, Expectation> corpus = OddImageCorpus.writeTo(dir);
+        List<String> listed = ImageLister.list(dir.toString(), conf);
+        assertEquals(qualified(dir, corpus.keySet()), listed);
+        assertTrue(listed.stream().anyMatch(p -> p.endsWith("/a/b/c/deep.png")));
+        assertTrue(listed.stream().anyMatch(p -> p.endsWith("/names/UPPER.JPG")));
+        assertTrue(listed.stream().anyMatch(p -> p.endsWith("/names/Mixed.PnG")));
+        assertTrue(listed.stream().noneMatch(p -> p.contains("/.hidden/") || p.contains("/_temporary/")
+                || p.endsWith(".dotfile.png") || p.endsWith("_SUCCESS") || p.endsWith(".txt") || p.endsWith(".bak")));
+    }
+
+    @Test
+    void fileUriRelativePathAndTrailingSlashGiveTheSameList(@TempDir Path dir) throws Exception {
+        OddImageCorpus.writeTo(dir);
+        List<String> plain = ImageLister.list(dir.toString(), conf);
+        assertEquals(plain, ImageLister.list("file://" + dir.toAbsolutePath(), conf));
+        assertEquals(plain, ImageLister.list("file:" + dir.toAbsolutePath() + "/", conf));
+        Path relative = Path.of("").toAbsolutePath().relativize(dir.toAbsolutePath());
+        assertEquals(plain, ImageLister.list(relative.toString(), conf));
+    }
+
+    @Test
+    void oddNamesRoundTripThroughReadAll(@TempDir Path dir) throws Exception {
+        Path odd;
+        try {
+            odd = Files.createDirectories(dir.resolve("in put, \"x\" 'y' =z é 日本"));
+        } catch (java.nio.file.InvalidPathException notUtf8Locale) { // POSIX locale: no non-ASCII names
+            odd = Files.createDirectories(dir.resolve("in put, \"x\" 'y' =z"));
+        }
+        byte[] png = OddImageCorpus.png(OddImageCorpus.quadrants(4, 4));
+        Files.write(odd.resolve("=1+1, \"q\" 'a' b#%20.png"), png);
+        List<String> listed = ImageLister.list("file://" + odd.toAbsolutePath(), conf);
+        assertEquals(1, listed.size());
+        assertTrue(listed.get(0).startsWith("file:/"), listed.get(0));
+        assertEquals(new String(png, java.nio.charset.StandardCharsets.ISO_8859_1),
+                new String(ImageFiles.readAll(listed.get(0), conf, 1 << 20), java.nio.charset.StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
+    void sortedAndDeterministic(@TempDir Path dir) throws Exception {
+        for (String n : new String[] {"b.png", "a.png", "C.png", "sub/a.png", "a.PNG"}) {
+            Files.createDirectories(dir.resolve(n).getParent());
+            Files.write(dir.resolve(n), new byte[] {1});
+        }
+        List<String> listed = ImageLister.list(dir.toString(), conf);
+        List<String> sorted = new ArrayList<>(listed);
+        sorted.sort(null);
+        assertEquals(sorted, listed);
+        assertEquals(5, listed.size());
+        assertEquals(listed, ImageLister.list(dir.toString(), conf));
+    }
+
+    @Test
+    void aSingleFileIsAllowed(@TempDir Path dir) throws Exception {
+        Path img = Files.write(dir.resolve("one photo.JPEG"), new byte[] {1});
+        assertEquals(List.of("file:" + img.toAbsolutePath()), ImageLister.list(img.toString(), conf));
+        Path txt = Files.write(dir.resolve("notes.txt"), new byte[] {1});
+        assertEquals(List.of(), ImageLister.list(txt.toString(), conf));
+    }
+
+    @Test
+    void emptyFolderGivesEmptyList(@TempDir Path dir) throws Exception {
+        assertEquals(List.of(), ImageLister.list(dir.toString(), conf));
+    }
+
+    @Test
+    void missingInputIsAnIllegalArgument(@TempDir Path dir) {
+        String missing = dir.resolve("nope").toString();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageLister.list(missing, conf));
+        assertEquals("--input: no such directory: " + missing, e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ImageLister.list("file://" + missing, conf));
+    }
+
+    @Test
+    void extensionCheckIgnoresCaseAndNeedsARealExtension() {
+        assertTrue(ImageLister.isImageName("X.TIF"));
+        assertTrue(ImageLister.isImageName("x.WebP"));
+        assertTrue(ImageLister.isImageName("a.b.jpeg"));
+        assertTrue(!ImageLister.isImageName("png"));
+        assertTrue(!ImageLister.isImageName("x.png.txt"));
+        assertTrue(!ImageLister.isImageName("x."));
+        assertTrue(!ImageLister.isImageName("x.svg"));
+    }
+}
