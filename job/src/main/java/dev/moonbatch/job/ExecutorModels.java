@@ -4,6 +4,9 @@ import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.VisionLanguageModel;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,6 +28,7 @@ public final class ExecutorModels {
 
     private static final Map<Key, Loaded> MODELS = new ConcurrentHashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
+    private static final Logger LOG = LoggerFactory.getLogger(ExecutorModels.class);
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorModels::closeAll, "moonbatch-close-models"));
@@ -59,11 +63,10 @@ public final class ExecutorModels {
     public static Lease acquire(String modelDir, RuntimeOptions options) {
         Loaded loaded = MODELS.computeIfAbsent(new Key(modelDir, options), key -> {
             long start = System.nanoTime();
-            VisionLanguageModel loaded = ModelLoader.load(Path.of(key.modelDir()), key.options());
-            LOADS.incrementAndGet();
-            org.slf4j.LoggerFactory.getLogger(ExecutorModels.class).info("loaded model {} in {} ms ({} loads in this JVM)",
-                    loaded.name(), (System.nanoTime() - start) / 1_000_000, LOADS.get());
-            return new Loaded(loaded, new AtomicInteger(), new AtomicInteger());
+            VisionLanguageModel model = ModelLoader.load(Path.of(key.modelDir()), key.options());
+            LOG.info("loaded model {} in {} ms ({} loads in this JVM)",
+                    model.name(), (System.nanoTime() - start) / 1_000_000, LOADS.incrementAndGet());
+            return new Loaded(model, new AtomicInteger(), new AtomicInteger());
         });
         return new Lease(loaded);
     }

@@ -1,0 +1,99 @@
+package dev.moonbatch.runtime.family;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.moonbatch.runtime.Generation;
+import dev.moonbatch.runtime.ModelLoader;
+import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.Task;
+import dev.moonbatch.runtime.VisionLanguageModel;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import javax.imageio.ImageIO;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Our greedy token ids against transformers.js 4.3.1 (tools/reference/generate.mjs) on every
+ * held-out image: same bundle, same image files, each side with its own decoding and preprocessing.
+ * CI installs the reference; elsewhere the test is skipped when it is missing.
+ */
+class TransformersJsAgreementTest {
+    static final int MAX_NEW_TOKENS = 20;
+
+    static Path root() {
+        return Path.of(System.getProperty("moonbatch.root", "..")).toAbsolutePath().normalize();
+    }
+
+    @Test
+    void greedyTokenIdsMatchTransformersJs() throws Exception {
+        Path reference = root().resolve("tools/reference");
+        boolean installed = Files.isDirectory(reference.resolve("node_modules/@huggingface/transformers"));
+        if (!installed && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("CI must install tools/reference (npm ci --ignore-scripts) for this test");
+        }
+        Assumptions.assumeTrue(installed, "transformers.js not installed: run `cd tools/reference && npm ci --ignore-scripts`");
+
+        Path bundle = root().resolve("sample-data/models/vit-gpt2-tiny");
+        List<Path> images;
+        try (Stream<Path> s = Files.list(root().resolve("sample-data/heldout/images"))) {
+            images = s.filter(p -> p.toString().endsWith(".png")).sorted().toList();
+        }
+        Path list = Files.createTempFile("moonbatch-images", ".txt");
+        Files.write(list, images.stream().map(Path::toString).toList());
+        Process node = new ProcessBuilder("node", reference.resolve("generate.mjs").toString(),
+                "--model", bundle.toString(), "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS),
+                "--images-file", list.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        byte[] stdout = node.getInputStream().readAllBytes();
+        assertTrue(node.waitFor(5, TimeUnit.MINUTES), "reference finished");
+        assertEquals(0, node.exitValue(), "reference exit code");
+        JsonNode expected = new ObjectMapper().readTree(stdout);
+        assertEquals(images.size(), expected.size());
+
+        List<long[]> ours = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        try (VisionLanguageModel model = ModelLoader.load(bundle, RuntimeOptions.defaults())) {
+            for (int from = 0; from < images.size(); from += 8) {
+                List<PreparedImage> batch = new ArrayList<>();
+                for (Path p : images.subList(from, Math.min(from + 8, images.size()))) {
+                    batch.add(model.prepare(ImageIO.read(p.toFile())));
+                }
+                for (Generation g : model.generate(batch, Task.caption(), model.options(MAX_NEW_TOKENS))) {
+                    ours.add(g.tokenIds());
+                    texts.add(g.text());
+                }
+            }
+        }
+        int agree = 0;
+        List<String> disagreements = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            JsonNode ref = expected.get(i);
+            assertEquals(images.get(i).toString(), ref.get("image").asText());
+            long[] refIds = new long[ref.get("token_ids").size()];
+            for (int t = 0; t < refIds.length; t++) {
+                refIds[t] = ref.get("token_ids").get(t).asLong();
+            }
+            if (Arrays.equals(refIds, ours.get(i))) {
+                agree++;
+                assertEquals(ref.get("text").asText().strip(), texts.get(i));
+            } else {
+                disagreements.add(new File(images.get(i).toString()).getName() + ": ours " + Arrays.toString(ours.get(i))
+                        + " transformers.js " + Arrays.toString(refIds));
+            }
+        }
+        System.out.printf("transformers.js agreement: %d/%d images token-for-token%n", agree, images.size());
+        assertEquals(List.of(), disagreements);
+    }
+}
