@@ -248,7 +248,12 @@ async function main() {
     if (opts.traceFeeds) installFeedTracer(model, traceState);
 
     async function captionOne(imagePath) {
-        const image = await RawImage.read(imagePath);
+        let image;
+        try {
+            image = await RawImage.read(imagePath);
+        } catch (e) {
+            throw new Error(`cannot read image ${imagePath}: ${e?.message ?? e}`);
+        }
         const inputs = await processor(image);
         const sequences = await model.generate({ ...inputs, ...genKwargs });
         const full = sequences.tolist()[0].map((x) => Number(x));

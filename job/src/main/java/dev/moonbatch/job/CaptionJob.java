@@ -1,12 +1,17 @@
 package dev.moonbatch.job;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.moonbatch.io.CsvExport;
 import dev.moonbatch.io.ImageLister;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -17,23 +22,35 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.regexp_extract;
 
 /**
- * The Spark plan: list the images on the driver, spread them over partitions, caption each
- * partition with the executor's shared model, write {@code results.parquet}, then read it back
- * (never recomputing the model work) to write the one-file review CSV.
+ * The Spark plan of one run:
+ * <ol>
+ * <li>list the images on the driver;</li>
+ * <li>gather what earlier runs already computed for this model, task, prompt and options (the
+ *     previous {@code results.parquet} and any checkpoints of an interrupted run), by content hash;</li>
+ * <li>spread the images over partitions; each partition reuses or computes its rows with the
+ *     executor's shared model, checkpointing every batch;</li>
+ * <li>write the new results, plus the earlier rows of other tasks or prompts, to a staging
+ *     Parquet through Spark's commit protocol, then swap it in for {@code results.parquet};</li>
+ * <li>read that Parquet back (never recomputing model work) into the one-file review CSV, and
+ *     write {@code summary.json}.</li>
+ * </ol>
  */
 public final class CaptionJob {
     private static final Logger LOG = LoggerFactory.getLogger(CaptionJob.class);
     public static final String PARQUET = "results.parquet";
     public static final String CSV = "results.csv";
+    public static final String SUMMARY = "summary.json";
 
     private final SparkSession spark;
     private final JobConfig config;
@@ -44,31 +61,124 @@ public final class CaptionJob {
     }
 
     public RunSummary run() throws IOException {
-        long start = System.nanoTime();
+        long t0 = System.nanoTime();
+        Map<String, Double> stages = new LinkedHashMap<>();
         Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
-        List<String> images = ImageLister.list(config.input(), hadoopConf);
         Path output = qualify(config.output(), hadoopConf);
-        String parquet = new Path(output, PARQUET).toString();
+        FileSystem fs = output.getFileSystem(hadoopConf);
+        String out = output.toString();
+        Path results = new Path(output, PARQUET);
+
+        List<String> images = ImageLister.list(config.input(), hadoopConf);
+        Map<String, PriorResult> prior = config.resume() ? priorResults(out, fs.exists(results)) : Map.of();
+        stages.put("list", seconds(t0));
+        long t1 = System.nanoTime();
         int partitions = partitions(images.size());
-        LOG.info("{} images in {} partitions, batch size {}", images.size(), partitions, config.batchSize());
+        LOG.info("run {}: {} images in {} partitions, batch size {}, {} earlier results reusable",
+                config.runId(), images.size(), partitions, config.batchSize(), prior.size());
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<Map<String, PriorResult>> priorBroadcast = jsc.broadcast(prior);
+        JobConfig shipped = new JobConfig(config.input(), out, config.model(), config.modelFingerprint(),
+                config.master(), config.batchSize(), config.maxNewTokens(), partitions, config.maxPixels(),
+                config.maxFileBytes(), config.task(), config.runtime(), config.resume(), config.runId());
         JavaRDD<Row> rows = jsc.parallelize(images, partitions)
-                .mapPartitions(new PartitionCaptioner(config, new SerializableConfiguration(hadoopConf)));
-        spark.createDataFrame(rows, ResultRow.SCHEMA).write().mode(SaveMode.Overwrite).parquet(parquet);
+                .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast));
+        Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
+        if (fs.exists(results)) {
+            // Rows of other tasks or prompts stay; this run's task and prompt are replaced by fresh.
+            fresh = fresh.unionByName(spark.read().schema(ResultRow.SCHEMA).parquet(results.toString()).filter(
+                    sameTaskAndPrompt().unary_$bang()));
+        }
+        Path staging = new Path(output, ".staging-" + config.runId());
+        ProgressListener progress = new ProgressListener(images.size());
+        spark.sparkContext().addSparkListener(progress);
+        try {
+            fresh.write().mode(SaveMode.Overwrite).parquet(staging.toString());
+        } finally {
+            progress.stop();
+            spark.sparkContext().removeSparkListener(progress);
+            priorBroadcast.destroy();
+        }
+        swap(fs, staging, results);
+        Checkpoints.clear(out, hadoopConf);
+        stages.put("process", seconds(t1));
 
-        Dataset<Row> written = spark.read().parquet(parquet).cache();
-        long rowCount = written.count();
-        long errors = written.filter(col("error").isNotNull()).count();
+        long t2 = System.nanoTime();
+        Dataset<Row> written = spark.read().parquet(results.toString()).cache();
+        String csv = writeCsv(written.orderBy("image_path", "task", "prompt"), output, hadoopConf);
+        Dataset<Row> mine = written.filter(sameTaskAndPrompt());
+        long rowCount = mine.count();
+        long errors = mine.filter(col("error").isNotNull()).count();
+        long computed = mine.filter(col("run_id").equalTo(config.runId())).count();
         Map<String, Long> byKind = new LinkedHashMap<>();
-        written.filter(col("error").isNotNull())
+        mine.filter(col("error").isNotNull())
                 .groupBy(regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind")).count()
                 .orderBy("kind").collectAsList()
                 .forEach(r -> byKind.put(r.getString(0), r.getLong(1)));
-        String csv = writeCsv(written.orderBy("image_path"), output, hadoopConf);
         written.unpersist();
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return new RunSummary(images.size(), rowCount, rowCount - errors, errors, byKind, seconds, parquet, csv);
+        stages.put("csv", seconds(t2));
+        double total = seconds(t0);
+        stages.put("total", total);
+
+        RunSummary summary = new RunSummary(config.runId(), modelName(), config.task().name(), config.task().prompt(),
+                config.optionsKey(), images.size(), rowCount, rowCount - errors, errors, computed, rowCount - computed,
+                byKind, stages, total > 0 ? images.size() / total : 0, results.toString(), csv);
+        writeSummary(fs, new Path(output, SUMMARY), summary);
+        return summary;
+    }
+
+    private Column sameTaskAndPrompt() {
+        return col("task").equalTo(lit(config.task().name())).and(col("prompt").eqNullSafe(lit(config.task().prompt())));
+    }
+
+    private String modelName() {
+        return new Path(config.model()).getName();
+    }
+
+    /**
+     * Successful rows of this model, task, prompt and options from the last complete run and from
+     * checkpoints of interrupted ones, by content hash. Error rows are left out: they are retried.
+     */
+    private Map<String, PriorResult> priorResults(String output, boolean hasResults) throws IOException {
+        Dataset<Row> prior = null;
+        if (hasResults) {
+            prior = spark.read().schema(ResultRow.SCHEMA).parquet(new Path(output, PARQUET).toString());
+        }
+        String checkpoints = Checkpoints.glob(output, spark.sparkContext().hadoopConfiguration());
+        if (checkpoints != null) {
+            Dataset<Row> saved = spark.read().schema(ResultRow.SCHEMA).json(checkpoints);
+            prior = prior == null ? saved : prior.unionByName(saved);
+        }
+        if (prior == null) {
+            return Map.of();
+        }
+        Map<String, PriorResult> bySha = new HashMap<>();
+        prior.filter(col("error").isNull().and(col("content_sha256").isNotNull()).and(sameTaskAndPrompt())
+                        .and(col("options").equalTo(lit(config.optionsKey()))))
+                .select("content_sha256", "text", "width", "height", "run_id")
+                .collectAsList()
+                .forEach(r -> bySha.putIfAbsent(r.getString(0), new PriorResult(r.getString(1),
+                        r.isNullAt(2) ? null : r.getInt(2), r.isNullAt(3) ? null : r.getInt(3), r.getString(4))));
+        return bySha;
+    }
+
+    /** Puts the staged Parquet in place of the old one; readers see the old or the new, never a mix. */
+    private static void swap(FileSystem fs, Path staging, Path results) throws IOException {
+        Path old = new Path(results.getParent(), ".old-" + staging.getName());
+        boolean hadOld = fs.exists(results);
+        if (hadOld && !fs.rename(results, old)) {
+            throw new IOException("could not move " + results + " aside");
+        }
+        if (!fs.rename(staging, results)) {
+            throw new IOException("could not move " + staging + " to " + results);
+        }
+        if (hadOld) {
+            fs.delete(old, true);
+        }
+        for (var stale : fs.globStatus(new Path(results.getParent(), ".staging-*"))) {
+            fs.delete(stale.getPath(), true);
+        }
     }
 
     private int partitions(int images) {
@@ -79,7 +189,7 @@ public final class CaptionJob {
         return Math.max(1, Math.min(batches, spark.sparkContext().defaultParallelism() * 4));
     }
 
-    /** The CSV is written beside the Parquet; locally through a temp file and an atomic rename. */
+    /** The CSV is written beside the Parquet, through a temp file and a rename. */
     private String writeCsv(Dataset<Row> rows, Path output, Configuration conf) throws IOException {
         Iterable<List<String>> cells = () -> {
             Iterator<Row> it = rows.toLocalIterator();
@@ -114,6 +224,21 @@ public final class CaptionJob {
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    private static void writeSummary(FileSystem fs, Path target, RunSummary summary) throws IOException {
+        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp");
+        try (FSDataOutputStream out = fs.create(tmp, true)) {
+            out.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(summary));
+        }
+        fs.delete(target, false);
+        if (!fs.rename(tmp, target)) {
+            throw new IOException("could not rename " + tmp + " to " + target);
+        }
+    }
+
+    private static double seconds(long since) {
+        return Math.round((System.nanoTime() - since) / 1e7) / 100.0;
     }
 
     private static Path qualify(String output, Configuration conf) throws IOException {

@@ -4,15 +4,33 @@ import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 
 import java.io.Serializable;
+import java.util.Locale;
 
 /**
  * Everything one run needs, validated once on the driver and shipped to the executors.
  *
- * @param master         Spark master URL, or null to take it from spark-submit (local[*] otherwise)
- * @param partitions     0 = derived from the number of images and the cluster's parallelism
- * @param maxPixels      images larger than this (from the header) are refused before decoding
+ * @param master           Spark master URL, or null to take it from spark-submit (local[*] otherwise)
+ * @param partitions       0 = derived from the number of images and the cluster's parallelism
+ * @param maxPixels        images larger than this (from the header) are refused before decoding
+ * @param modelFingerprint identifies the bundle's files, so a changed model is never mistaken for the old one
+ * @param resume           reuse earlier successful rows with the same content and options
  */
-public record JobConfig(String input, String output, String model, String master,
+public record JobConfig(String input, String output, String model, String modelFingerprint, String master,
                         int batchSize, int maxNewTokens, int partitions,
-                        long maxPixels, long maxFileBytes, Task task, RuntimeOptions runtime) implements Serializable {
+                        long maxPixels, long maxFileBytes, Task task, RuntimeOptions runtime,
+                        boolean resume, String runId) implements Serializable {
+
+    /**
+     * The settings that change what the model writes; a row is reused only when they are equal.
+     * Batch size and threads are left out: they change speed, not text.
+     */
+    public String optionsKey() {
+        return String.format(Locale.ROOT, "model=%s;precision=%s;max_new_tokens=%d", modelFingerprint,
+                runtime.precision().name().toLowerCase(Locale.ROOT), maxNewTokens);
+    }
+
+    public JobConfig withRuntime(RuntimeOptions newRuntime) {
+        return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
+                maxPixels, maxFileBytes, task, newRuntime, resume, runId);
+    }
 }

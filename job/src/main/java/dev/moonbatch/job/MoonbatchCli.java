@@ -4,6 +4,7 @@ import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.bundle.BundleException;
+import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.bundle.Precision;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -12,9 +13,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 
 /**
@@ -23,17 +30,25 @@ import java.util.concurrent.Callable;
  * 1 the job itself failed.
  */
 @Command(name = "moonbatch", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Captions every image under --input with a vision-language model bundle and writes "
-                + "OUTPUT/results.parquet and OUTPUT/results.csv (one row per image).")
+        description = {"Captions every image under --input with a vision-language model bundle and writes "
+                + "OUTPUT/results.parquet, OUTPUT/results.csv (one row per image) and OUTPUT/summary.json.",
+                "",
+                "Every option can also come from the environment (MOONBATCH_BATCH_SIZE=16 for --batch-size) or "
+                        + "from the config file (batch-size = 16). Precedence: command line, then environment, "
+                        + "then config file, then the defaults shown."},
+        footer = {"", "Exit codes: 0 the job ran (failed images have error rows), 2 bad configuration, 1 the job failed."})
 public final class MoonbatchCli implements Callable<Integer> {
     static final int CONFIG_ERROR = 2;
     /** Files larger than this are not read at all (an image this big is refused by pixel count anyway). */
     static final long MAX_FILE_BYTES = 512L << 20;
 
+    @Option(names = "--config", description = "Properties file of settings (default: $MOONBATCH_CONFIG, else conf/moonbatch.properties).")
+    String configFile;
+
     @Option(names = "--input", required = true, description = "Folder of images (local path, file://, hdfs://); read recursively.")
     String input;
 
-    @Option(names = "--output", required = true, description = "Output folder; results.parquet and results.csv are replaced.")
+    @Option(names = "--output", required = true, description = "Output folder: results.parquet, results.csv, summary.json.")
     String output;
 
     @Option(names = "--model", description = "Model bundle folder (Hugging Face / transformers.js export). Default: the demo model in sample-data.")
@@ -63,6 +78,11 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default).")
     String task;
 
+    @Option(names = "--resume", defaultValue = "true", negatable = true, fallbackValue = "true",
+            description = "Reuse earlier successful rows in --output whose image content, model and options are "
+                    + "unchanged; --no-resume recomputes everything (default ${DEFAULT-VALUE}).")
+    boolean resume;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -72,14 +92,43 @@ public final class MoonbatchCli implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        System.exit(run(args, System.out, System.err, System.getenv()));
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, System.getenv());
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
         CommandLine cli = new CommandLine(new MoonbatchCli(out, err));
-        cli.setOut(new java.io.PrintWriter(out, true));
-        cli.setErr(new java.io.PrintWriter(err, true));
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        try {
+            ConfigDefaults defaults = ConfigDefaults.load(configArgument(args), env, home(env));
+            defaults.checkKeys(cli.getCommandSpec());
+            cli.setDefaultValueProvider(defaults);
+        } catch (IllegalArgumentException e) {
+            err.println("moonbatch: " + e.getMessage());
+            return CONFIG_ERROR;
+        }
         return cli.execute(args);
+    }
+
+    /** The --config value, read before parsing because it decides the other options' defaults. */
+    private static String configArgument(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                return args[i + 1];
+            }
+            if (args[i].startsWith("--config=")) {
+                return args[i].substring("--config=".length());
+            }
+        }
+        return null;
+    }
+
+    private static String home(Map<String, String> env) {
+        return System.getProperty("moonbatch.home", env.get("MOONBATCH_HOME"));
     }
 
     @Override
@@ -117,13 +166,24 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (!Task.CAPTION.equals(task)) {
             throw new IllegalArgumentException("--task: expected one of [caption] but got '" + task + "'");
         }
+        if (master != null && !master.matches("(local(\\[(\\*|\\d+)(,\\d+)?])?|local-cluster\\[.+]|spark://.+|yarn|k8s://.+|mesos://.+)")) {
+            throw new IllegalArgumentException("--master: expected local, local[N], local[*], spark://HOST:PORT, yarn or "
+                    + "k8s://URL but got '" + master + "'");
+        }
         requireInput(input);
+        requireOutput(output, input);
         RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads);
         String modelDir = model != null ? model : defaultModel();
-        ModelLoader.validate(Path.of(modelDir), runtime);
-        return new JobConfig(input, output, Path.of(modelDir).toAbsolutePath().normalize().toString(), master,
-                batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000),
-                MAX_FILE_BYTES, Task.caption(), runtime);
+        ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), runtime);
+        return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle), master,
+                batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
+                Task.caption(), runtime, resume, newRunId());
+    }
+
+    /** Sortable and unique: UTC time of the start plus a random suffix. */
+    private static String newRunId() {
+        return DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").format(ZonedDateTime.now(ZoneOffset.UTC))
+                + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
     private static void requireAtLeast(String option, int value, int min) {
@@ -143,8 +203,28 @@ public final class MoonbatchCli implements Callable<Integer> {
         }
     }
 
-    private static String defaultModel() {
-        String home = System.getProperty("moonbatch.home", System.getenv("MOONBATCH_HOME"));
+    /** The output must not be a file, nor the input folder or inside it (the next run would list our own files). */
+    private static void requireOutput(String output, String input) {
+        try {
+            var conf = new org.apache.hadoop.conf.Configuration();
+            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+            var fs = out.getFileSystem(conf);
+            if (fs.exists(out) && !fs.getFileStatus(out).isDirectory()) {
+                throw new IllegalArgumentException("--output: expected a folder but " + output + " is a file");
+            }
+            String o = fs.makeQualified(out).toString() + "/";
+            org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(input);
+            String i = in.getFileSystem(conf).makeQualified(in).toString() + "/";
+            if (o.startsWith(i)) {
+                throw new IllegalArgumentException("--output: must not be inside --input (" + output + " is under " + input + ")");
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--output: cannot use " + output + ": " + e.getMessage(), e);
+        }
+    }
+
+    private String defaultModel() {
+        String home = home(System.getenv());
         if (home == null) {
             throw new IllegalArgumentException("--model: no model folder given (and MOONBATCH_HOME is not set to find the demo model)");
         }
@@ -157,34 +237,30 @@ public final class MoonbatchCli implements Callable<Integer> {
             return c;
         }
         var conf = spark.sparkContext().getConf();
-        int cores;
-        String masterUrl = conf.get("spark.master");
-        if (masterUrl.startsWith("local")) {
-            cores = Runtime.getRuntime().availableProcessors();
-        } else {
-            cores = conf.getInt("spark.executor.cores", Runtime.getRuntime().availableProcessors());
-        }
+        boolean local = conf.get("spark.master").startsWith("local");
+        int cores = local ? Runtime.getRuntime().availableProcessors()
+                : conf.getInt("spark.executor.cores", Runtime.getRuntime().availableProcessors());
         int tasks = Math.max(1, cores / conf.getInt("spark.task.cpus", 1));
-        if (masterUrl.startsWith("local")) {
+        if (local) {
             tasks = Math.max(1, Math.min(tasks, spark.sparkContext().defaultParallelism()));
         }
-        int threads = Math.max(1, cores / tasks);
-        return new JobConfig(c.input(), c.output(), c.model(), c.master(), c.batchSize(), c.maxNewTokens(),
-                c.partitions(), c.maxPixels(), c.maxFileBytes(), c.task(),
-                new RuntimeOptions(c.runtime().precision(), threads));
+        return c.withRuntime(new RuntimeOptions(c.runtime().precision(), Math.max(1, cores / tasks)));
     }
 
     private void report(RunSummary s, SparkSession spark) {
-        out.printf(Locale.ROOT, "moonbatch: %d images → %d rows (%d captioned, %d errors%s) in %.1f s, %.2f images/s%n",
+        out.printf(Locale.ROOT, "moonbatch: %d images → %d rows (%d captioned, %d errors%s; %d computed, %d reused) "
+                        + "in %.1f s, %.2f images/s%n",
                 s.images(), s.rows(), s.captioned(), s.errors(),
-                s.errorsByKind().isEmpty() ? "" : " " + s.errorsByKind(), s.wallSeconds(), s.imagesPerSecond());
+                s.errorsByKind().isEmpty() ? "" : " " + s.errorsByKind(), s.computed(), s.reused(),
+                s.stageSeconds().get("total"), s.imagesPerSecond());
         out.println("  parquet: " + s.parquet());
         out.println("  csv:     " + s.csv());
         List<Row> sample = spark.read().parquet(s.parquet()).orderBy("image_path").limit(5).collectAsList();
         for (Row r : sample) {
             String path = r.getString(0);
             String name = path.substring(path.lastIndexOf('/') + 1);
-            out.printf("  %-32s %s%n", name, r.isNullAt(7) ? "ERROR " + r.getString(8) : r.getString(7));
+            String text = r.getAs("text");
+            out.printf("  %-32s %s%n", name, text == null ? "ERROR " + r.getAs("error") : text);
         }
     }
 }

@@ -9,17 +9,21 @@ import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.generate.GenerationOptions;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 
 /**
@@ -32,10 +36,16 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
 
     private final JobConfig config;
     private final SerializableConfiguration hadoopConf;
+    private final Broadcast<Map<String, PriorResult>> prior;
 
-    public PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf) {
+    /**
+     * @param prior earlier successful results for this model, task, prompt and options, by content SHA-256
+     */
+    public PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
+                              Broadcast<Map<String, PriorResult>> prior) {
         this.config = config;
         this.hadoopConf = hadoopConf;
+        this.prior = prior;
     }
 
     @Override
@@ -44,9 +54,11 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
             return Collections.emptyIterator();
         }
         ExecutorModels.Lease lease = ExecutorModels.acquire(config.model(), config.runtime());
+        TaskContext task = TaskContext.get();
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
             private final ImageDecoder decoder = new ImageDecoder(config.maxPixels());
+            private int batchIndex;
             private boolean released;
 
             @Override
@@ -56,7 +68,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
                     while (batch.size() < config.batchSize() && paths.hasNext()) {
                         batch.add(paths.next());
                     }
-                    processBatch(lease.model(), decoder, batch).forEach(r -> ready.add(r.toRow()));
+                    List<ResultRow> rows = processBatch(lease.model(), decoder, batch);
+                    checkpoint(task, batchIndex++, rows);
+                    rows.forEach(r -> ready.add(r.toRow()));
                 }
                 if (ready.isEmpty() && !released) {
                     released = true;
@@ -75,7 +89,22 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
         };
     }
 
-    /** An image on its way through the batch: either prepared for the model or already failed. */
+    /** Saves this batch's freshly computed successful rows, so a dead driver does not lose them. */
+    private void checkpoint(TaskContext task, int batchIndex, List<ResultRow> rows) {
+        List<ResultRow> fresh = rows.stream()
+                .filter(r -> r.error() == null && config.runId().equals(r.runId())).toList();
+        if (fresh.isEmpty() || task == null) {
+            return;
+        }
+        try {
+            Checkpoints.save(config.output(), config.runId(), task.partitionId(), batchIndex, task.attemptNumber(),
+                    fresh, hadoopConf.value());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not checkpoint batch {} of partition {}: {}", batchIndex, task.partitionId(), e.toString());
+        }
+    }
+
+    /** An image on its way through the batch: reused, prepared for the model, or already failed. */
     private static final class Item {
         final String path;
         String sha256;
@@ -84,6 +113,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
         PreparedImage prepared;
         String error;
         String text;
+        String runId;
         long ownNanos;
 
         Item(String path) {
@@ -108,7 +138,8 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
             long nanos = item.ownNanos + (item.prepared != null ? inferenceNanos : 0);
             String text = item.error == null ? item.text : null;
             rows.add(new ResultRow(item.path, item.sha256, item.width, item.height, model.name(),
-                    config.task().name(), config.task().prompt(), text, item.error, nanos / 1_000_000));
+                    config.task().name(), config.task().prompt(), config.optionsKey(), text, item.error,
+                    nanos / 1_000_000, item.runId != null ? item.runId : config.runId()));
         }
         return rows;
     }
@@ -119,6 +150,15 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
         try {
             byte[] bytes = ImageFiles.readAll(path, hadoopConf.value(), config.maxFileBytes());
             item.sha256 = ContentHash.sha256Hex(bytes);
+            PriorResult earlier = prior.value().get(item.sha256);
+            if (earlier != null) {
+                item.text = earlier.text();
+                item.width = earlier.width();
+                item.height = earlier.height();
+                item.runId = earlier.runId();
+                item.ownNanos = System.nanoTime() - start;
+                return item;
+            }
             DecodedImage image = decoder.decode(bytes);
             item.width = image.width();
             item.height = image.height();

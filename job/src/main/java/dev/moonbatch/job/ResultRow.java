@@ -11,12 +11,15 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One output row: one image (and, later, one question). Exactly one of {@code text} and
+ * One output row: one image for one task and prompt. Exactly one of {@code text} and
  * {@code error} is set. The column order here is the order of the Parquet schema and the CSV.
+ *
+ * @param options the settings that shaped the text ({@link JobConfig#optionsKey()})
+ * @param runId   the run that computed this row (earlier runs' rows are reused with their id)
  */
 public record ResultRow(String imagePath, String contentSha256, Integer width, Integer height,
-                        String model, String task, String prompt, String text, String error,
-                        long latencyMs) {
+                        String model, String task, String prompt, String options, String text, String error,
+                        long latencyMs, String runId) {
 
     public static final StructType SCHEMA = new StructType(new StructField[] {
             DataTypes.createStructField("image_path", DataTypes.StringType, false),
@@ -26,9 +29,11 @@ public record ResultRow(String imagePath, String contentSha256, Integer width, I
             DataTypes.createStructField("model", DataTypes.StringType, false),
             DataTypes.createStructField("task", DataTypes.StringType, false),
             DataTypes.createStructField("prompt", DataTypes.StringType, true),
+            DataTypes.createStructField("options", DataTypes.StringType, false),
             DataTypes.createStructField("text", DataTypes.StringType, true),
             DataTypes.createStructField("error", DataTypes.StringType, true),
             DataTypes.createStructField("latency_ms", DataTypes.LongType, false),
+            DataTypes.createStructField("run_id", DataTypes.StringType, false),
     });
 
     public static List<String> columns() {
@@ -36,7 +41,8 @@ public record ResultRow(String imagePath, String contentSha256, Integer width, I
     }
 
     public Row toRow() {
-        return RowFactory.create(imagePath, contentSha256, width, height, model, task, prompt, text, error, latencyMs);
+        return RowFactory.create(imagePath, contentSha256, width, height, model, task, prompt, options, text, error,
+                latencyMs, runId);
     }
 
     /** A Spark row as CSV cells, in schema order; nulls become empty cells. */

@@ -3,13 +3,17 @@ package dev.moonbatch.job;
 import java.util.Map;
 
 /**
- * What a run did, for the console and (later) {@code summary.json}.
+ * What a run did; printed at the end and written as {@code OUTPUT/summary.json}.
  *
+ * @param images       image files listed under the input
+ * @param rows         rows of this run's task and prompt in the output (= images)
+ * @param computed     rows the model computed in this run (including error rows)
+ * @param reused       rows carried over from earlier runs (same content, model and options)
  * @param errorsByKind error rows by kind (the text before the first colon of {@code error})
+ * @param stageSeconds wall time per stage: list, process (model + Parquet), csv, total
  */
-public record RunSummary(long images, long rows, long captioned, long errors, Map<String, Long> errorsByKind,
-                         double wallSeconds, String parquet, String csv) {
-    public double imagesPerSecond() {
-        return wallSeconds > 0 ? images / wallSeconds : 0;
-    }
+public record RunSummary(String runId, String model, String task, String prompt, String options,
+                         long images, long rows, long captioned, long errors, long computed, long reused,
+                         Map<String, Long> errorsByKind, Map<String, Double> stageSeconds,
+                         double imagesPerSecond, String parquet, String csv) {
 }

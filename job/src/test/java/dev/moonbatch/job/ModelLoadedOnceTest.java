@@ -17,14 +17,14 @@ class ModelLoadedOnceTest {
 
     @Test
     void fourConcurrentTasksLoadTheModelOnce() {
-        // --threads 1 makes a cache key no other test uses, so this run's load is counted alone.
+        // --threads 3 makes a cache key no other test uses, so this run's load is counted alone.
         int loadsBefore = ExecutorModels.loads();
         CliRun run = CliRun.of("--input", TestPaths.heldout().resolve("images").toString(), "--output", out.toString(),
                 "--model", TestPaths.demoModel().toString(), "--master", "local[4]", "--partitions", "4",
-                "--batch-size", "2", "--threads", "1");
+                "--batch-size", "2", "--threads", "3");
         assertEquals(0, run.exitCode(), run.err());
         assertEquals(1, ExecutorModels.loads() - loadsBefore, "model loads in this executor JVM");
-        int peak = ExecutorModels.peakConcurrentTasks(TestPaths.demoModel().toString(), new RuntimeOptions(Precision.FP32, 1));
+        int peak = ExecutorModels.peakConcurrentTasks(TestPaths.demoModel().toString(), new RuntimeOptions(Precision.FP32, 3));
         assertTrue(peak >= 2, "tasks that shared the model at once: " + peak);
         System.out.println("model loads: 1, tasks sharing it at once (peak): " + peak);
     }

@@ -2,14 +2,26 @@ package dev.moonbatch.runtime;
 
 import dev.moonbatch.runtime.bundle.Precision;
 
+import java.io.Serializable;
+
 /**
  * How to load a bundle: which weight variant and how many ONNX Runtime threads per session.
  * Part of the per-executor model cache key, so two different option sets never share a model.
  *
  * @param intraOpThreads threads one inference may use; 0 lets ONNX Runtime pick (all cores)
+ * @param hoistInvariants compute the decoder's per-image work once per image rather than once per
+ *                        token (a checked, cached graph rewrite: {@code runtime.graph.HoistedDecoder})
  */
-public record RuntimeOptions(Precision precision, int intraOpThreads) {
+public record RuntimeOptions(Precision precision, int intraOpThreads, boolean hoistInvariants) implements Serializable {
+    public RuntimeOptions(Precision precision, int intraOpThreads) {
+        this(precision, intraOpThreads, true);
+    }
+
     public static RuntimeOptions defaults() {
         return new RuntimeOptions(Precision.FP32, 0);
+    }
+
+    public RuntimeOptions withHoistInvariants(boolean on) {
+        return new RuntimeOptions(precision, intraOpThreads, on);
     }
 }

@@ -5,7 +5,7 @@ package dev.moonbatch.runtime;
  * {@code ocr}); {@code prompt} is the text the family puts in front of the model, or empty where
  * the family takes none (vit-gpt2 captions unprompted).
  */
-public record Task(String name, String prompt) {
+public record Task(String name, String prompt) implements java.io.Serializable {
     public static final String CAPTION = "caption";
 
     public static Task caption() {

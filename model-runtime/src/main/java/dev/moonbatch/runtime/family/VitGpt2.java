@@ -16,6 +16,7 @@ import dev.moonbatch.runtime.generate.GenerationOptions;
 import dev.moonbatch.runtime.generate.Generator;
 import dev.moonbatch.runtime.generate.MergedDecoder;
 import dev.moonbatch.runtime.generate.Tensors;
+import dev.moonbatch.runtime.graph.InvariantHoisting;
 import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * vit-gpt2 ({@code VisionEncoderDecoderModel}, e.g. Xenova/vit-gpt2-image-captioning):
@@ -41,6 +43,7 @@ public final class VitGpt2 implements VisionLanguageModel {
     private final TextTokenizer tokenizer;
     private final OrtSession encoder;
     private final MergedDecoder decoder;
+    private final InvariantHoisting hoisting;
 
     public VitGpt2(ModelBundle bundle, RuntimeOptions options) {
         this.bundle = bundle;
@@ -49,7 +52,8 @@ public final class VitGpt2 implements VisionLanguageModel {
         var decoderFile = bundle.onnx(DECODER, options.precision());
         this.tokenizer = TextTokenizer.load(bundle);
         this.encoder = OrtSessions.open(encoderFile, options);
-        this.decoder = new MergedDecoder(OrtSessions.open(decoderFile, options), "onnx/" + decoderFile.getFileName());
+        this.hoisting = InvariantHoisting.open(decoderFile, options, Set.of("encoder_hidden_states"));
+        this.decoder = new MergedDecoder(hoisting.decoder(), "onnx/" + decoderFile.getFileName());
         if (!encoder.getInputNames().contains("pixel_values")) {
             close();
             throw new BundleException("onnx/" + encoderFile.getFileName() + " lacks the input 'pixel_values'");
@@ -90,7 +94,8 @@ public final class VitGpt2 implements VisionLanguageModel {
             OnnxTensor hidden = (OnnxTensor) encoded.get("last_hidden_state").orElseGet(() -> encoded.get(0));
             long[][] start = new long[n][];
             Arrays.fill(start, new long[] {bundle.generation().decoderStartTokenId()});
-            try (DecodingState state = decoder.start(start, Map.of("encoder_hidden_states", hidden))) {
+            try (InvariantHoisting.RowInputs rows = hoisting.rowInputs(Map.of("encoder_hidden_states", hidden));
+                 DecodingState state = decoder.start(start, rows.tensors())) {
                 List<Generation> out = new ArrayList<>(n);
                 for (long[] ids : Generator.greedy(state, options)) {
                     out.add(new Generation(ids, tokenizer.decode(ids).strip()));
@@ -105,6 +110,7 @@ public final class VitGpt2 implements VisionLanguageModel {
         try {
             encoder.close();
             decoder.close();
+            hoisting.close();
         } catch (OrtException e) {
             throw new IllegalStateException("closing " + bundle.name() + ": " + e.getMessage(), e);
         } finally {

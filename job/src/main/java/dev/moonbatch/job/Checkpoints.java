@@ -1,0 +1,91 @@
+package dev.moonbatch.job;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Rows saved as soon as each batch is done, under {@code OUTPUT/_checkpoints/RUN_ID/}, so that a
+ * run whose driver dies loses at most the batches in flight: the next run reuses every row found
+ * here. Each file is written aside and renamed, so a half-written one is never read. The folder
+ * is removed when a run completes.
+ */
+public final class Checkpoints {
+    public static final String DIR = "_checkpoints";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Checkpoints() {
+    }
+
+    public static Path root(String output) {
+        return new Path(output, DIR);
+    }
+
+    /** Saves one batch's rows as JSON lines named by partition, batch and attempt. */
+    public static void save(String output, String runId, int partition, int batch, int attempt,
+                            List<ResultRow> rows, Configuration conf) throws IOException {
+        Path dir = new Path(root(output), runId);
+        String name = String.format(Locale.ROOT, "p%05d-b%05d-a%d.jsonl", partition, batch, attempt);
+        Path tmp = new Path(dir, "." + name + ".tmp");
+        FileSystem fs = dir.getFileSystem(conf);
+        try (FSDataOutputStream out = fs.create(tmp, true)) {
+            for (ResultRow row : rows) {
+                out.write(JSON.writeValueAsBytes(asMap(row)));
+                out.write('\n');
+            }
+        }
+        Path target = new Path(dir, name);
+        fs.delete(target, false);
+        if (!fs.rename(tmp, target)) {
+            throw new IOException("could not rename " + tmp + " to " + target);
+        }
+    }
+
+    /** A row keyed by the output's column names, so Spark reads it back with the result schema. */
+    private static Map<String, Object> asMap(ResultRow r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Object[] values = {r.imagePath(), r.contentSha256(), r.width(), r.height(), r.model(), r.task(), r.prompt(),
+                r.options(), r.text(), r.error(), r.latencyMs(), r.runId()};
+        List<String> columns = ResultRow.columns();
+        for (int i = 0; i < values.length; i++) {
+            m.put(columns.get(i), values[i]);
+        }
+        return m;
+    }
+
+    /** The {@code *.jsonl} glob of every checkpoint of every run, or null when there are none. */
+    public static String glob(String output, Configuration conf) throws IOException {
+        Path root = root(output);
+        FileSystem fs = root.getFileSystem(conf);
+        if (!fs.exists(root)) {
+            return null;
+        }
+        var found = fs.globStatus(new Path(root, "*/*.jsonl"));
+        return found == null || found.length == 0 ? null : new Path(root, "*/*.jsonl").toString();
+    }
+
+    public static void clear(String output, Configuration conf) throws IOException {
+        Path root = root(output);
+        root.getFileSystem(conf).delete(root, true);
+    }
+
+    /** How many checkpoint files a run has written so far (for tests and progress). */
+    public static int count(String output, String runId, Configuration conf) throws IOException {
+        Path dir = new Path(root(output), runId);
+        FileSystem fs = dir.getFileSystem(conf);
+        if (!fs.exists(dir)) {
+            return 0;
+        }
+        var found = fs.globStatus(new Path(dir, "*.jsonl"));
+        return found == null ? 0 : found.length;
+    }
+}
