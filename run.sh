@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 JAR="$ROOT/job/target/moonbatch-job.jar"
 
 needs_build() {
-  [ ! -f "$JAR" ] || [ ! -d "$ROOT/job/target/spark-jars" ] && return 0
+  [ ! -f "$JAR" ] || [ ! -d "$ROOT/tools/spark-dist/target/jars" ] && return 0
   [ -n "$(find "$ROOT/pom.xml" "$ROOT"/*/pom.xml "$ROOT"/*/src/main -newer "$JAR" -type f -print -quit 2>/dev/null)" ]
 }
 if needs_build; then
@@ -21,4 +21,4 @@ read -r -a JVM_FLAGS < "$ROOT/job/target/jvm-flags.txt"
 exec java ${MOONBATCH_JAVA_OPTS:--Xmx4g} "${JVM_FLAGS[@]}" \
   -Dlog4j.configurationFile="${MOONBATCH_LOG4J:-$ROOT/conf/log4j2.properties}" \
   -Dmoonbatch.home="$ROOT" \
-  -cp "$JAR:$ROOT/job/target/lib/*:$ROOT/job/target/spark-jars/*" dev.moonbatch.job.MoonbatchCli "$@"
+  -cp "$JAR:$ROOT/job/target/lib/*:$ROOT/tools/spark-dist/target/jars/*" dev.moonbatch.job.MoonbatchCli "$@"

@@ -16,7 +16,7 @@ for ((i = 0; i < N; i++)); do cp "${SRC[$((i % ${#SRC[@]}))]}" "$WORK/images/$(p
 
 "$ROOT/run.sh" --help > /dev/null   # builds on first use
 read -r -a JVM_FLAGS < "$ROOT/job/target/jvm-flags.txt"
-CP="$ROOT/job/target/moonbatch-job.jar:$ROOT/job/target/lib/*:$ROOT/job/target/spark-jars/*"
+CP="$ROOT/job/target/moonbatch-job.jar:$ROOT/job/target/lib/*:$ROOT/tools/spark-dist/target/jars/*"
 export OPT_OUT_TRACKING=true DJL_CACHE_DIR="$ROOT/.djl-cache"
 
 rss() { awk '/Maximum resident/ {printf "%.0f MB", $6/1024}' "$1"; }

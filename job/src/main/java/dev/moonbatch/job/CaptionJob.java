@@ -27,6 +27,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
@@ -141,25 +142,22 @@ public final class CaptionJob {
      * checkpoints of interrupted ones, by content hash. Error rows are left out: they are retried.
      */
     private Map<String, PriorResult> priorResults(String output, boolean hasResults) throws IOException {
-        Dataset<Row> prior = null;
-        if (hasResults) {
-            prior = spark.read().schema(ResultRow.SCHEMA).parquet(new Path(output, PARQUET).toString());
-        }
-        String checkpoints = Checkpoints.glob(output, spark.sparkContext().hadoopConfiguration());
-        if (checkpoints != null) {
-            Dataset<Row> saved = spark.read().schema(ResultRow.SCHEMA).json(checkpoints);
-            prior = prior == null ? saved : prior.unionByName(saved);
-        }
-        if (prior == null) {
-            return Map.of();
-        }
         Map<String, PriorResult> bySha = new HashMap<>();
-        prior.filter(col("error").isNull().and(col("content_sha256").isNotNull()).and(sameTaskAndPrompt())
-                        .and(col("options").equalTo(lit(config.optionsKey()))))
-                .select("content_sha256", "text", "width", "height", "run_id")
-                .collectAsList()
-                .forEach(r -> bySha.putIfAbsent(r.getString(0), new PriorResult(r.getString(1),
-                        r.isNullAt(2) ? null : r.getInt(2), r.isNullAt(3) ? null : r.getInt(3), r.getString(4))));
+        for (ResultRow r : Checkpoints.readAll(output, spark.sparkContext().hadoopConfiguration())) {
+            if (r.error() == null && r.contentSha256() != null && config.task().name().equals(r.task())
+                    && Objects.equals(config.task().prompt(), r.prompt()) && config.optionsKey().equals(r.options())) {
+                bySha.putIfAbsent(r.contentSha256(), new PriorResult(r.text(), r.width(), r.height(), r.runId()));
+            }
+        }
+        if (hasResults) {
+            spark.read().schema(ResultRow.SCHEMA).parquet(new Path(output, PARQUET).toString())
+                    .filter(col("error").isNull().and(col("content_sha256").isNotNull()).and(sameTaskAndPrompt())
+                            .and(col("options").equalTo(lit(config.optionsKey()))))
+                    .select("content_sha256", "text", "width", "height", "run_id")
+                    .collectAsList()
+                    .forEach(r -> bySha.putIfAbsent(r.getString(0), new PriorResult(r.getString(1),
+                            r.isNullAt(2) ? null : r.getInt(2), r.isNullAt(3) ? null : r.getInt(3), r.getString(4))));
+        }
         return bySha;
     }
 

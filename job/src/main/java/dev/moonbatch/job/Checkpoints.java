@@ -1,13 +1,18 @@
 package dev.moonbatch.job;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -62,15 +67,44 @@ public final class Checkpoints {
         return m;
     }
 
-    /** The {@code *.jsonl} glob of every checkpoint of every run, or null when there are none. */
-    public static String glob(String output, Configuration conf) throws IOException {
+    /**
+     * Every row saved by any run's checkpoints. Read here rather than through Spark, whose file
+     * listing skips folders starting with an underscore; checkpoints are small.
+     */
+    public static List<ResultRow> readAll(String output, Configuration conf) throws IOException {
         Path root = root(output);
         FileSystem fs = root.getFileSystem(conf);
-        if (!fs.exists(root)) {
-            return null;
+        List<ResultRow> rows = new ArrayList<>();
+        FileStatus[] files = fs.exists(root) ? fs.globStatus(new Path(root, "*/*.jsonl")) : null;
+        if (files == null) {
+            return rows;
         }
-        var found = fs.globStatus(new Path(root, "*/*.jsonl"));
-        return found == null || found.length == 0 ? null : new Path(root, "*/*.jsonl").toString();
+        for (FileStatus file : files) {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(fs.open(file.getPath()), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    if (!line.isBlank()) {
+                        rows.add(fromJson(JSON.readTree(line)));
+                    }
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static ResultRow fromJson(JsonNode n) {
+        return new ResultRow(text(n, "image_path"), text(n, "content_sha256"), integer(n, "width"), integer(n, "height"),
+                text(n, "model"), text(n, "task"), text(n, "prompt"), text(n, "options"), text(n, "text"),
+                text(n, "error"), n.path("latency_ms").asLong(), text(n, "run_id"));
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+
+    private static Integer integer(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asInt();
     }
 
     public static void clear(String output, Configuration conf) throws IOException {

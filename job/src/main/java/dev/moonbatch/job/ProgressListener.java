@@ -42,7 +42,7 @@ final class ProgressListener extends SparkListener {
             double seconds = (now - start) / 1e9;
             double rate = n / Math.max(seconds, 1e-9);
             long eta = rate > 0 ? Math.round((total - Math.min(n, total)) / rate) : -1;
-            LOG.info(String.format(Locale.ROOT, "progress: %d/%d images (%.0f%%), %.2f images/s, ETA %s",
+            LOG.info(String.format(Locale.ROOT, "%d/%d images (%.0f%%), %.2f images/s, ETA %s",
                     Math.min(n, total), total, 100.0 * Math.min(n, total) / Math.max(total, 1), rate,
                     eta < 0 ? "?" : eta / 60 + "m" + String.format(Locale.ROOT, "%02d", eta % 60) + "s"));
         }

@@ -7,6 +7,7 @@ import dev.moonbatch.runtime.family.VitGpt2;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
 
 /** Opens a bundle and picks its family from {@code config.json}'s {@code model_type}. */
@@ -18,6 +19,8 @@ public final class ModelLoader {
 
     private static final Map<String, Family> FAMILIES = Map.of(
             "vision-encoder-decoder", new Family("vit-gpt2", VitGpt2.COMPONENTS, VitGpt2::new));
+
+    private static final long LOAD_STACK_BYTES = 64L << 20;
 
     private ModelLoader() {
     }
@@ -32,9 +35,37 @@ public final class ModelLoader {
         return bundle;
     }
 
+    /**
+     * Loads on a thread of its own with a large stack. The first tokenizer in a JVM makes DJL probe
+     * for CUDA, which loads {@code libcudart} where one is installed; on a thread with the JVM's
+     * default 1 MB stack (a Spark task thread, say) that native code overflows the stack and kills
+     * the JVM without a trace. Session creation and graph rewriting get the same headroom.
+     */
     public static VisionLanguageModel load(Path dir, RuntimeOptions options) {
         ModelBundle bundle = validate(dir, options);
-        return family(bundle).factory().apply(bundle, options);
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread loader = new Thread(null, () -> {
+            try {
+                outcome.set(family(bundle).factory().apply(bundle, options));
+            } catch (RuntimeException | Error e) {
+                outcome.set(e);
+            }
+        }, "moonbatch-model-load", LOAD_STACK_BYTES);
+        loader.start();
+        try {
+            loader.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while loading " + dir, e);
+        }
+        Object result = outcome.get();
+        if (result instanceof RuntimeException e) {
+            throw e;
+        }
+        if (result instanceof Error e) {
+            throw e;
+        }
+        return (VisionLanguageModel) result;
     }
 
     private static Family family(ModelBundle bundle) {

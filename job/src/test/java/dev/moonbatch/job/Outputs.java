@@ -1,0 +1,66 @@
+package dev.moonbatch.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** Reading a run's output back for assertions: the Parquet rows and summary.json. */
+final class Outputs {
+    private Outputs() {
+    }
+
+    static List<Row> rows(Path output) throws IOException {
+        try (SparkSession spark = SparkSessions.create("local[1]")) {
+            return spark.read().parquet(output.resolve(CaptionJob.PARQUET).toString()).collectAsList();
+        }
+    }
+
+    static JsonNode summary(Path output) throws IOException {
+        return new ObjectMapper().readTree(output.resolve(CaptionJob.SUMMARY).toFile());
+    }
+
+    /** Rows per image path; a count above 1 is a duplicate. */
+    static Map<String, Integer> countsByPath(List<Row> rows) {
+        Map<String, Integer> counts = new HashMap<>();
+        rows.forEach(r -> counts.merge(r.getAs("image_path"), 1, Integer::sum));
+        return counts;
+    }
+
+    /**
+     * Copies the held-out images {@code times} times under new names into {@code dir}; each copy
+     * after the first has one pixel changed, so every file has its own content hash.
+     */
+    static int copyHeldout(Path dir, int times) throws IOException {
+        Files.createDirectories(dir);
+        List<Path> src;
+        try (Stream<Path> s = Files.list(TestPaths.heldout().resolve("images"))) {
+            src = s.filter(p -> p.toString().endsWith(".png")).sorted().toList();
+        }
+        int n = 0;
+        for (int t = 0; t < times; t++) {
+            for (Path p : src) {
+                Path target = dir.resolve(String.format("c%d_%s", t, p.getFileName()));
+                if (t == 0) {
+                    Files.copy(p, target);
+                } else {
+                    BufferedImage img = ImageIO.read(p.toFile());
+                    img.setRGB(0, 0, img.getRGB(0, 0) ^ t);
+                    ImageIO.write(img, "png", target.toFile());
+                }
+                n++;
+            }
+        }
+        return n;
+    }
+}
