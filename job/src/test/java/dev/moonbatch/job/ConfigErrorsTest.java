@@ -1,6 +1,7 @@
 package dev.moonbatch.job;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -8,6 +9,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,6 +24,8 @@ class ConfigErrorsTest {
     static Path images;
     static Path noDecoder;
     static Path badConfig;
+    static Path badValueFile;
+    static Path typoFile;
 
     @BeforeAll
     static void bundles() throws Exception {
@@ -28,6 +34,8 @@ class ConfigErrorsTest {
         Files.delete(noDecoder.resolve("onnx/decoder_model_merged.onnx"));
         badConfig = copyBundle("bad-config");
         Files.writeString(badConfig.resolve("config.json"), "{\"model_type\": ");
+        badValueFile = Files.writeString(tmp.resolve("bad-value.properties"), "batch-size = lots\n");
+        typoFile = Files.writeString(tmp.resolve("typo.properties"), "batchsize = 4\n");
     }
 
     private static Path copyBundle(String name) throws Exception {
@@ -60,7 +68,12 @@ class ConfigErrorsTest {
                 Arguments.of("--task", new String[] {"--input", in, "--output", out, "--model", model, "--task", "translate"}),
                 Arguments.of("--max-megapixels", new String[] {"--input", in, "--output", out, "--model", model, "--max-megapixels", "-1"}),
                 Arguments.of("--bogus", new String[] {"--input", in, "--output", out, "--bogus", "1"}),
-                Arguments.of("--output", new String[] {"--input", in}));
+                Arguments.of("--output", new String[] {"--input", in}),
+                Arguments.of("--master", new String[] {"--input", in, "--output", out, "--model", model, "--master", "sprak://x"}),
+                Arguments.of("--output", new String[] {"--input", in, "--output", images.resolve("inside").toString(), "--model", model}),
+                Arguments.of("--batch-size", new String[] {"--config", badValueFile.toString(), "--input", in, "--output", out, "--model", model}),
+                Arguments.of("batchsize", new String[] {"--config", typoFile.toString(), "--input", in, "--output", out, "--model", model}),
+                Arguments.of("--config", new String[] {"--config", tmp.resolve("none.properties").toString(), "--input", in, "--output", out}));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -71,5 +84,36 @@ class ConfigErrorsTest {
         assertEquals(2, run.exitCode(), run.err());
         assertTrue(run.err().contains(named), "message should name " + named + ": " + run.err());
         assertTrue((System.nanoTime() - start) / 1e9 < 10, "config errors are found before any work starts");
+    }
+
+    @ParameterizedTest(name = "env {0}")
+    @MethodSource("badEnvironments")
+    void badEnvironmentValuesNameTheSetting(String variable, String value, String named) {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put(variable, value);
+        CliRun run = CliRun.withEnv(env, "--input", images.toString(), "--output", tmp.resolve("out").toString(),
+                "--model", TestPaths.demoModel().toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().contains(named), "message should name " + named + ": " + run.err());
+    }
+
+    static Stream<Arguments> badEnvironments() {
+        return Stream.of(Arguments.of("MOONBATCH_PRECISION", "fp7", "--precision"),
+                Arguments.of("MOONBATCH_PARTITIONS", "-3", "--partitions"),
+                Arguments.of("MOONBATCH_MAX_NEW_TOKENS", "0", "--max-new-tokens"));
+    }
+
+    @Test
+    void commandLineBeatsEnvironmentBeatsConfigFile() throws Exception {
+        Path file = Files.writeString(tmp.resolve("ok.properties"), "batch-size = 0\nmax-new-tokens = 0\npartitions = -1\n");
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put("MOONBATCH_MAX_NEW_TOKENS", "-5");
+        String[] common = {"--config", file.toString(), "--input", images.toString(), "--output", tmp.resolve("o").toString(),
+                "--model", TestPaths.demoModel().toString()};
+        // The file's batch-size 0 is the first error when nothing overrides it.
+        assertTrue(CliRun.withEnv(env, common).err().contains("--batch-size: expected a whole number ≥ 1 but got 0"));
+        // The command line fixes batch-size; max-new-tokens then comes from the environment (-5), not the file (0).
+        String[] withBatch = Stream.concat(Arrays.stream(common), Stream.of("--batch-size", "2")).toArray(String[]::new);
+        assertTrue(CliRun.withEnv(env, withBatch).err().contains("--max-new-tokens: expected a whole number ≥ 1 but got -5"));
     }
 }
