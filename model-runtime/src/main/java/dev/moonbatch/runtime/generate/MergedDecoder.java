@@ -119,10 +119,10 @@ public final class MergedDecoder implements AutoCloseable {
                 feed.put("input_ids", track(stepInputs, Tensors.longs(ids)));
                 feed.put("use_cache_branch", track(stepInputs, Tensors.bool(useCache)));
                 if (hasInput("attention_mask")) {
-                    feed.put("attention_mask", track(stepInputs, Tensors.longs(filled(batch, pastLength + len, -1))));
+                    feed.put("attention_mask", track(stepInputs, Tensors.ones(batch, pastLength + len)));
                 }
                 if (hasInput("position_ids")) {
-                    feed.put("position_ids", track(stepInputs, Tensors.longs(filled(batch, len, pastLength))));
+                    feed.put("position_ids", track(stepInputs, Tensors.positions(batch, len, pastLength)));
                 }
                 OrtSession.Result result = session.run(feed);
                 float[][] logits;
@@ -188,16 +188,6 @@ public final class MergedDecoder implements AutoCloseable {
         }
     }
 
-    /** A [rows, len] matrix counting up from {@code start}, or all ones when {@code start} is -1. */
-    private static long[][] filled(int rows, int len, long start) {
-        long[][] m = new long[rows][len];
-        for (long[] row : m) {
-            for (int i = 0; i < len; i++) {
-                row[i] = start < 0 ? 1 : start + i;
-            }
-        }
-        return m;
-    }
 
     private static OnnxTensor track(List<OnnxTensor> list, OnnxTensor t) {
         list.add(t);

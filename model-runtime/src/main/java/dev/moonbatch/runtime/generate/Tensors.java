@@ -34,6 +34,26 @@ public final class Tensors {
         return OnnxTensor.createTensor(env(), buffer.flip(), new long[] {n, len});
     }
 
+    /** An int64 [rows, len] attention mask with nothing masked. */
+    public static OnnxTensor ones(int rows, int len) throws OrtException {
+        return filled(rows, len, -1);
+    }
+
+    /** int64 [rows, len] position ids counting up from {@code start} in every row. */
+    public static OnnxTensor positions(int rows, int len, long start) throws OrtException {
+        return filled(rows, len, start);
+    }
+
+    private static OnnxTensor filled(int rows, int len, long start) throws OrtException {
+        long[][] m = new long[rows][len];
+        for (long[] row : m) {
+            for (int i = 0; i < len; i++) {
+                row[i] = start < 0 ? 1 : start + i;
+            }
+        }
+        return longs(m);
+    }
+
     public static OnnxTensor floats(FloatBuffer data, long... shape) throws OrtException {
         return OnnxTensor.createTensor(env(), data, shape);
     }

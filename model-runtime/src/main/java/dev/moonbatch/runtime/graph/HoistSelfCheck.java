@@ -144,9 +144,9 @@ final class HoistSelfCheck {
             } else if (name.equals("input_ids")) {
                 t = Tensors.longs(ids);
             } else if (name.equals("attention_mask")) {
-                t = Tensors.longs(filled(batch, pastLength + len, -1));
+                t = Tensors.ones(batch, pastLength + len);
             } else if (name.equals("position_ids")) {
-                t = Tensors.longs(filled(batch, len, pastLength));
+                t = Tensors.positions(batch, len, pastLength);
             } else {
                 t = randomTensor((TensorInfo) e.getValue().getInfo(), batch, random);
             }
@@ -289,16 +289,6 @@ final class HoistSelfCheck {
             case FLOAT16, BFLOAT16, INT16 -> 2;
             default -> 1;
         };
-    }
-
-    private static long[][] filled(int rows, int len, long start) {
-        long[][] m = new long[rows][len];
-        for (long[] row : m) {
-            for (int i = 0; i < len; i++) {
-                row[i] = start < 0 ? 1 : start + i;
-            }
-        }
-        return m;
     }
 
     private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {

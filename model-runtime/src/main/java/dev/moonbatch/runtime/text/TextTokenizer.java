@@ -19,12 +19,20 @@ public final class TextTokenizer implements AutoCloseable {
     }
 
     public static TextTokenizer load(ModelBundle bundle) {
+        return load(bundle.dir());
+    }
+
+    /** The tokenizer of a bundle folder ({@code tokenizer.json}, {@code tokenizer_config.json} when present). */
+    public static TextTokenizer load(Path dir) {
         // DJL's first tokenizer in a JVM otherwise phones home; moonbatch never touches the network.
         if (System.getProperty("OPT_OUT_TRACKING") == null) {
             System.setProperty("OPT_OUT_TRACKING", "true");
         }
-        Path json = bundle.require("tokenizer.json");
-        Path config = bundle.file("tokenizer_config.json");
+        Path json = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(json)) {
+            throw new BundleException("model bundle lacks tokenizer.json (looked for " + json + ")");
+        }
+        Path config = dir.resolve("tokenizer_config.json");
         try {
             HuggingFaceTokenizer.Builder builder = HuggingFaceTokenizer.builder()
                     .optTokenizerPath(json)
@@ -37,13 +45,21 @@ public final class TextTokenizer implements AutoCloseable {
             }
             return new TextTokenizer(builder.build());
         } catch (Exception | UnsatisfiedLinkError e) {
-            throw new BundleException("cannot load tokenizer.json of " + bundle.dir() + ": " + e.getMessage(), e);
+            throw new BundleException("cannot load tokenizer.json of " + dir + ": " + e.getMessage(), e);
         }
     }
 
     /** Token ids of a text, without special tokens added. */
     public long[] encode(String text) {
         return tokenizer.encode(text, false, false).getIds();
+    }
+
+    /**
+     * Token ids of a text; with {@code addSpecialTokens} the tokenizer's post-processor adds what
+     * it adds (BOS, …), as transformers.js's {@code tokenizer(text)} does by default.
+     */
+    public long[] encode(String text, boolean addSpecialTokens) {
+        return tokenizer.encode(text, addSpecialTokens, false).getIds();
     }
 
     /** Text of generated ids, special tokens (EOS, padding) left out. */
