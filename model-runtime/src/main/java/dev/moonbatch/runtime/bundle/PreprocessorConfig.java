@@ -22,6 +22,10 @@ public record PreprocessorConfig(boolean doResize, int width, int height, int re
             height = size.get("height").asInt();
         } else if (size.has("shortest_edge")) {
             width = height = size.get("shortest_edge").asInt();
+        } else if (size.has("longest_edge")) {
+            // Idefics3 / SmolVLM: the family's own processor reads the real resizing rules;
+            // here it only stands for the square the longest edge fits in.
+            width = height = size.get("longest_edge").asInt();
         } else if (size.isInt()) {
             width = height = size.asInt();
         } else {

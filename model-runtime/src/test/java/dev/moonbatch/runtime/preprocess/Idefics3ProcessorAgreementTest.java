@@ -1,0 +1,209 @@
+package dev.moonbatch.runtime.preprocess;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.moonbatch.runtime.text.ChatTemplate;
+import dev.moonbatch.runtime.text.TextTokenizer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Our SmolVLM (Idefics3) processor against transformers.js 4.3.1's own processor
+ * (tools/reference/smolvlm-processor.mjs) on SmolVLM-256M-Instruct's real configs and tokenizer
+ * (src/test/resources/smolvlm-256m-configs) and on the same configs changed to SmolVLM-2.2B's
+ * numbers (tile 384, 81 tokens, longest edge 1536): tile layout, rendered chat template, input ids
+ * (exact) and pixel values. CI installs the reference; elsewhere the test is skipped when it is missing.
+ */
+class Idefics3ProcessorAgreementTest {
+    static final String QUESTION = "Can you describe this image?";
+    /**
+     * Images larger than size.longest_edge are shrunk by libvips' reduce (lanczos3), which
+     * SharpResize still approximates with Pillow's LANCZOS: a few 8-bit levels (2/255 = 0.0157
+     * after normalization per level of 1/255 * 2). Everything else must be bit-identical.
+     */
+    static final double SHRINK_TOLERANCE = Double.parseDouble(System.getProperty("moonbatch.idefics3.tolerance", "0.06"));
+
+    @TempDir
+    static Path tmp;
+    static Path reference;
+
+    static Path root() {
+        return Path.of(System.getProperty("moonbatch.root", "..")).toAbsolutePath().normalize();
+    }
+
+    @BeforeAll
+    static void referenceInstalled() {
+        reference = root().resolve("tools/reference");
+        boolean installed = Files.isDirectory(reference.resolve("node_modules/@huggingface/transformers"));
+        if (!installed && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("CI must install tools/reference (npm ci --ignore-scripts) for this test");
+        }
+        Assumptions.assumeTrue(installed, "transformers.js not installed: run `cd tools/reference && npm ci --ignore-scripts`");
+    }
+
+    static Path configs256m() throws Exception {
+        return Path.of(Idefics3ProcessorAgreementTest.class.getResource("/smolvlm-256m-configs/tokenizer.json").toURI()).getParent();
+    }
+
+    /** name, width, height. */
+    static final Object[][] IMAGES = {
+            {"wide", 1500, 400},
+            {"tall", 300, 1400},
+            {"small", 200, 150},
+            {"exact2048", 2048, 700},   // longest edge already 2048: no 8-bit resize, only the float resizes
+            {"shrink", 2600, 1900},     // downscaled by lanczos3
+    };
+
+    static List<Path> writeImages(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        List<Path> paths = new ArrayList<>();
+        Random random = new Random(42);
+        for (Object[] spec : IMAGES) {
+            int w = (int) spec[1];
+            int h = (int) spec[2];
+            BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int r = (x * 7 + y * 3) & 0xFF;
+                    int g = (x * x / 50 + y) & 0xFF;
+                    int b = ((x / 20 + y / 20) % 3 == 0) ? random.nextInt(256) : (y * 5) & 0xFF;
+                    img.setRGB(x, y, (r << 16) | (g << 8) | b);
+                }
+            }
+            Path p = dir.resolve(spec[0] + ".png");
+            ImageIO.write(img, "png", p.toFile());
+            paths.add(p);
+        }
+        return paths;
+    }
+
+    static JsonNode runReference(Path model, List<Path> images, Path dump) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("node", reference.resolve("smolvlm-processor.mjs").toString(),
+                "--model", model.toString(), "--prompt", QUESTION, "--dump", dump.toString(), "--batch"));
+        images.forEach(p -> cmd.add(p.toString()));
+        Process node = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        byte[] stdout = node.getInputStream().readAllBytes();
+        assertTrue(node.waitFor(5, TimeUnit.MINUTES), "reference finished");
+        assertEquals(0, node.exitValue(), "reference exit code");
+        return new ObjectMapper().readTree(stdout);
+    }
+
+    static float[] readFloats(Path file) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        float[] f = new float[b.remaining() / 4];
+        b.asFloatBuffer().get(f);
+        return f;
+    }
+
+    @Test
+    void smolvlm256mMatchesTransformersJs() throws Exception {
+        compare(configs256m(), "256M");
+    }
+
+    @Test
+    void smolvlm2bNumbersMatchTransformersJs() throws Exception {
+        // Same tokenizer and template, SmolVLM(-Instruct, 2.2B)'s processor numbers.
+        Path dir = tmp.resolve("smolvlm-2b-like");
+        Files.createDirectories(dir);
+        try (Stream<Path> s = Files.list(configs256m())) {
+            for (Path f : s.toList()) {
+                Files.copy(f, dir.resolve(f.getFileName().toString()));
+            }
+        }
+        ObjectMapper m = new ObjectMapper();
+        ObjectNode pre = (ObjectNode) m.readTree(dir.resolve("preprocessor_config.json").toFile());
+        ((ObjectNode) pre.get("size")).put("longest_edge", 1536);
+        ((ObjectNode) pre.get("max_image_size")).put("longest_edge", 384);
+        m.writeValue(dir.resolve("preprocessor_config.json").toFile(), pre);
+        ObjectNode proc = (ObjectNode) m.readTree(dir.resolve("processor_config.json").toFile());
+        proc.put("image_seq_len", 81);
+        m.writeValue(dir.resolve("processor_config.json").toFile(), proc);
+        compare(dir, "2.2B-like");
+    }
+
+    void compare(Path model, String label) throws Exception {
+        Path work = tmp.resolve(label);
+        List<Path> images = writeImages(work.resolve("images"));
+        JsonNode expected = runReference(model, images, work.resolve("dump"));
+        assertEquals(images.size() + 1, expected.size());
+
+        Idefics3Processor processor = Idefics3Processor.load(model);
+        ChatTemplate template = ChatTemplate.load(model);
+        String prompt = template.renderUserImageQuestion(QUESTION, true);
+        List<Idefics3Processor.Crops> all = new ArrayList<>();
+        List<String> report = new ArrayList<>();
+        try (TextTokenizer tokenizer = TextTokenizer.load(model)) {
+            for (int i = 0; i < images.size(); i++) {
+                JsonNode ref = expected.get(i);
+                String name = images.get(i).getFileName().toString();
+                assertEquals(ref.get("prompt").asText(), prompt, "rendered chat template");
+                BufferedImage img = ImageIO.read(images.get(i).toFile());
+                Idefics3Processor.Crops crops = processor.process(img);
+                all.add(crops);
+                assertEquals(ref.get("rows").asInt(), crops.rows(), name + " rows");
+                assertEquals(ref.get("cols").asInt(), crops.cols(), name + " cols");
+                JsonNode shape = ref.get("pixel_values_shape");
+                assertEquals(crops.crops(), shape.get(1).asInt(), name + " crops");
+                assertEquals(crops.tile(), shape.get(3).asInt(), name + " tile");
+                long[] refIds = new long[ref.get("input_ids").size()];
+                for (int t = 0; t < refIds.length; t++) {
+                    refIds[t] = ref.get("input_ids").get(t).asLong();
+                }
+                long[] ours = tokenizer.encode(processor.expandPrompt(prompt, List.of(crops)), true);
+                assertArrayEquals(refIds, ours, name + " input_ids");
+                float[] refPixels = readFloats(Path.of(ref.get("dump").asText()));
+                assertEquals(refPixels.length, crops.pixels().length, name + " pixel count");
+                double maxDiff = 0;
+                long differing = 0;
+                for (int k = 0; k < refPixels.length; k++) {
+                    double d = Math.abs(refPixels[k] - crops.pixels()[k]);
+                    maxDiff = Math.max(maxDiff, d);
+                    if (d != 0) {
+                        differing++;
+                    }
+                }
+                report.add(String.format("%s %s %dx%d: %dx%d tiles + global, %d ids identical, pixels max |diff| %.3g (%d of %d differ)",
+                        label, name, img.getWidth(), img.getHeight(), crops.rows(), crops.cols(), ours.length,
+                        maxDiff, differing, refPixels.length));
+                boolean shrinks = Math.max(img.getWidth(), img.getHeight()) > processor.config().longestEdge();
+                double tolerance = shrinks ? SHRINK_TOLERANCE : 0;
+                assertTrue(maxDiff <= tolerance, report.get(report.size() - 1));
+            }
+        } finally {
+            report.forEach(System.out::println);
+        }
+        // The batch: padding crops and mask.
+        JsonNode ref = expected.get(images.size());
+        Idefics3Processor.Batch batch = Idefics3Processor.batch(all);
+        assertEquals(ref.get("pixel_values_shape").toString(), Arrays.toString(batch.pixelValuesShape()).replace(" ", ""));
+        int plane = batch.tile() * batch.tile();
+        for (int c = 0; c < batch.batch() * batch.maxCrops(); c++) {
+            int trues = 0;
+            for (int k = c * plane; k < (c + 1) * plane; k++) {
+                trues += batch.pixelAttentionMask()[k] ? 1 : 0;
+            }
+            assertEquals(ref.get("pixel_attention_mask_sums").get(c).asInt(), trues, "mask of crop " + c);
+        }
+    }
+}
