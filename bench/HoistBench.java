@@ -1,6 +1,7 @@
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
@@ -57,7 +58,7 @@ public class HoistBench {
             for (Path p : images.subList(from, Math.min(from + batch, images.size()))) {
                 prepared.add(model.prepare(ImageIO.read(p.toFile())));
             }
-            for (Generation g : model.generate(prepared, Task.caption(), options)) {
+            for (Generation g : model.generate(prepared.stream().map(p -> new Query(p, Task.caption())).toList(), options)) {
                 tokens += g.tokenIds().length;
             }
         }

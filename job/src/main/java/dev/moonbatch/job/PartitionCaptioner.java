@@ -7,6 +7,7 @@ import dev.moonbatch.io.ImageError;
 import dev.moonbatch.io.ImageFiles;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import org.apache.spark.TaskContext;
@@ -177,7 +178,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
     private void infer(VisionLanguageModel model, List<Item> items) {
         GenerationOptions options = model.options(config.maxNewTokens());
         try {
-            List<Generation> out = model.generate(items.stream().map(i -> i.prepared).toList(), config.task(), options);
+            List<Generation> out = model.generate(items.stream().map(i -> new Query(i.prepared, config.task())).toList(), options);
             for (int i = 0; i < items.size(); i++) {
                 items.get(i).text = out.get(i).text();
             }

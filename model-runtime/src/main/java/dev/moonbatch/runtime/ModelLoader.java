@@ -2,6 +2,9 @@ package dev.moonbatch.runtime;
 
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.family.DecoderOnlyVlms;
+import dev.moonbatch.runtime.family.Moondream2;
+import dev.moonbatch.runtime.family.SmolVlm;
 import dev.moonbatch.runtime.family.VitGpt2;
 
 import java.nio.file.Path;
@@ -18,7 +21,9 @@ public final class ModelLoader {
     }
 
     private static final Map<String, Family> FAMILIES = Map.of(
-            "vision-encoder-decoder", new Family("vit-gpt2", VitGpt2.COMPONENTS, VitGpt2::new));
+            "vision-encoder-decoder", new Family("vit-gpt2", VitGpt2.COMPONENTS, VitGpt2::new),
+            "idefics3", new Family("smolvlm", DecoderOnlyVlms.COMPONENTS, SmolVlm::new),
+            "moondream1", new Family("moondream2", DecoderOnlyVlms.COMPONENTS, Moondream2::new));
 
     private static final long LOAD_STACK_BYTES = 64L << 20;
 

@@ -6,12 +6,15 @@ import java.awt.image.BufferedImage;
 import java.util.List;
 
 /**
- * The small surface the job uses: images + a task → text. Implementations are thread-safe
+ * The small surface the job uses: images + tasks → text. Implementations are thread-safe
  * (ONNX Runtime sessions and the tokenizer are), so one instance serves every task of an executor.
  */
 public interface VisionLanguageModel extends AutoCloseable {
     /** The model's name in output rows. */
     String name();
+
+    /** The family's label, e.g. {@code vit-gpt2}, {@code smolvlm}: the key of its prompts in {@code conf/prompts.properties}. */
+    String family();
 
     /** Preprocessing of one image; throws on an image the family cannot take. */
     PreparedImage prepare(BufferedImage image);
@@ -19,8 +22,14 @@ public interface VisionLanguageModel extends AutoCloseable {
     /** Generation options from the bundle's generation config with this token limit. */
     GenerationOptions options(int maxNewTokens);
 
-    /** Runs a batch; one {@link Generation} per image, in order. */
-    List<Generation> generate(List<PreparedImage> images, Task task, GenerationOptions options) throws Exception;
+    /**
+     * Runs a batch of queries; one {@link Generation} per query, in order. Each distinct image
+     * among them is vision-encoded once.
+     */
+    List<Generation> generate(List<Query> queries, GenerationOptions options) throws Exception;
+
+    /** Images vision-encoded by this instance so far (each distinct image of a call counts once). */
+    long imagesEncoded();
 
     @Override
     void close();

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
@@ -23,8 +24,10 @@ import dev.moonbatch.runtime.text.TextTokenizer;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.Set;
 
 /**
@@ -43,6 +46,7 @@ public final class VitGpt2 implements VisionLanguageModel {
     private final TextTokenizer tokenizer;
     private final OrtSession encoder;
     private final MergedDecoder decoder;
+    private final AtomicLong encoded = new AtomicLong();
     private final InvariantHoisting hoisting;
 
     public VitGpt2(ModelBundle bundle, RuntimeOptions options) {
@@ -69,9 +73,23 @@ public final class VitGpt2 implements VisionLanguageModel {
         return bundle.name();
     }
 
+    /** vit-gpt2's prepared image: CHW pixel values. */
+    record Pixels(float[] values) implements PreparedImage {
+    }
+
+    @Override
+    public String family() {
+        return "vit-gpt2";
+    }
+
+    @Override
+    public long imagesEncoded() {
+        return encoded.get();
+    }
+
     @Override
     public PreparedImage prepare(BufferedImage image) {
-        return new PreparedImage(preprocessor.pixelValues(image));
+        return new Pixels(preprocessor.pixelValues(image));
     }
 
     @Override
@@ -80,15 +98,26 @@ public final class VitGpt2 implements VisionLanguageModel {
     }
 
     @Override
-    public List<Generation> generate(List<PreparedImage> images, Task task, GenerationOptions options) throws OrtException {
-        if (images.isEmpty()) {
+    public List<Generation> generate(List<Query> queries, GenerationOptions options) throws OrtException {
+        if (queries.isEmpty()) {
             return List.of();
         }
-        if (!Task.CAPTION.equals(task.name())) {
-            throw new IllegalArgumentException("--task: vit-gpt2 only captions, it cannot do '" + task.name() + "'");
+        for (Query q : queries) {
+            if (!Task.CAPTION.equals(q.task().name())) {
+                throw new IllegalArgumentException("--task: vit-gpt2 only captions, it cannot do '" + q.task().name() + "'");
+            }
         }
+        // A caption does not depend on a prompt, so one generation per distinct image serves all its queries.
+        Map<PreparedImage, Integer> distinct = new LinkedHashMap<>();
+        queries.forEach(q -> distinct.putIfAbsent(q.image(), distinct.size()));
+        List<Generation> perImage = caption(new ArrayList<>(distinct.keySet()), options);
+        return queries.stream().map(q -> perImage.get(distinct.get(q.image()))).toList();
+    }
+
+    private List<Generation> caption(List<PreparedImage> images, GenerationOptions options) throws OrtException {
         int n = images.size();
-        var pixels = preprocessor.batch(images.stream().map(PreparedImage::pixelValues).toList());
+        encoded.addAndGet(n);
+        var pixels = preprocessor.batch(images.stream().map(p -> ((Pixels) p).values()).toList());
         try (OnnxTensor pixelValues = Tensors.floats(pixels, n, 3, preprocessor.height(), preprocessor.width());
              OrtSession.Result encoded = encoder.run(Map.of("pixel_values", pixelValues))) {
             OnnxTensor hidden = (OnnxTensor) encoded.get("last_hidden_state").orElseGet(() -> encoded.get(0));

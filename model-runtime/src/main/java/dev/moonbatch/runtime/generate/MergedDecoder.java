@@ -14,15 +14,18 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * An Optimum "merged" decoder ({@code decoder_model_merged.onnx}): one graph that takes
- * {@code use_cache_branch} to choose between the first step (no past) and later steps
- * (with {@code past_key_values.*}), and returns {@code logits} and {@code present.*}.
- * It reads its contract from the session's own input metadata, so optional inputs
- * ({@code attention_mask}, {@code position_ids}) are fed only where the export declares them.
+ * An Optimum / transformers.js "merged" decoder ({@code decoder_model_merged.onnx}): one graph for
+ * the first step (empty past) and later steps (with {@code past_key_values.*}), returning
+ * {@code logits} and {@code present.*}. It reads its contract from the session's own input
+ * metadata: tokens go in as {@code input_ids} (vit-gpt2) or as {@code inputs_embeds} made by the
+ * bundle's {@code embed_tokens} (decoder-only VLMs), and optional inputs ({@code use_cache_branch},
+ * {@code attention_mask}, {@code position_ids}) are fed only where the export declares them.
  */
 public final class MergedDecoder implements AutoCloseable {
     static final String PAST_PREFIX = "past_key_values.";
     static final String PRESENT_PREFIX = "present.";
+    static final String INPUT_IDS = "input_ids";
+    static final String INPUTS_EMBEDS = "inputs_embeds";
 
     private final OrtSession session;
     private final Map<String, NodeInfo> pastInputs = new LinkedHashMap<>();
@@ -39,11 +42,9 @@ public final class MergedDecoder implements AutoCloseable {
                 }
             });
             Set<String> outputs = session.getOutputNames();
-            for (String required : List.of("input_ids", "use_cache_branch")) {
-                if (!inputNames.contains(required)) {
-                    throw new BundleException(file + " is not a merged decoder: it lacks the input '" + required
-                            + "' (inputs: " + inputNames + ")");
-                }
+            if (!inputNames.contains(INPUT_IDS) && !inputNames.contains(INPUTS_EMBEDS)) {
+                throw new BundleException(file + " is not a decoder: it takes neither '" + INPUT_IDS + "' nor '"
+                        + INPUTS_EMBEDS + "' (inputs: " + inputNames + ")");
             }
             if (!outputs.contains("logits")) {
                 throw new BundleException(file + " lacks the output 'logits' (outputs: " + outputs + ")");
@@ -73,11 +74,34 @@ public final class MergedDecoder implements AutoCloseable {
      * the copies it makes when rows are selected.
      */
     public DecodingState start(long[][] promptIds, Map<String, OnnxTensor> rowInputs) {
-        return new State(promptIds, rowInputs);
+        if (!hasInput(INPUT_IDS)) {
+            throw new IllegalStateException("this decoder takes inputs_embeds: start it with startWithEmbeddings");
+        }
+        return new State(batch -> Tensors.longs(promptIds), promptIds.length, promptIds[0].length, null, rowInputs);
+    }
+
+    /**
+     * A decoding state for a decoder that takes {@code inputs_embeds}: the prompt as embeddings
+     * [batch, length, hidden] (image features already in place), later tokens embedded by {@code embedder}.
+     */
+    public DecodingState startWithEmbeddings(float[] promptEmbeds, int batch, int length, TokenEmbedder embedder) {
+        if (!hasInput(INPUTS_EMBEDS)) {
+            throw new IllegalStateException("this decoder takes input_ids: start it with start");
+        }
+        int hidden = promptEmbeds.length / (batch * length);
+        return new State(b -> Tensors.floats(java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
+                batch, length, embedder, Map.of());
+    }
+
+    /** Makes the prompt's token tensor when the first step runs. */
+    private interface PromptTensor {
+        OnnxTensor make(int batch) throws OrtException;
     }
 
     private final class State implements DecodingState {
-        private final long[][] prompt;
+        private final PromptTensor prompt;
+        private final int promptLength;
+        private final TokenEmbedder embedder;
         private final Map<String, OnnxTensor> rowInputs;
         private final List<OnnxTensor> owned = new ArrayList<>();
         private final Map<String, OnnxTensor> past = new HashMap<>();
@@ -85,10 +109,12 @@ public final class MergedDecoder implements AutoCloseable {
         private int batch;
         private int pastLength;
 
-        State(long[][] prompt, Map<String, OnnxTensor> rowInputs) {
+        State(PromptTensor prompt, int batch, int promptLength, TokenEmbedder embedder, Map<String, OnnxTensor> rowInputs) {
             this.prompt = prompt;
+            this.promptLength = promptLength;
+            this.embedder = embedder;
             this.rowInputs = new HashMap<>(rowInputs);
-            this.batch = prompt.length;
+            this.batch = batch;
         }
 
         @Override
@@ -98,7 +124,7 @@ public final class MergedDecoder implements AutoCloseable {
                 owned.add(empty);
                 past.put(e.getKey(), empty);
             }
-            return run(prompt, false);
+            return run(prompt.make(batch), promptLength, false);
         }
 
         @Override
@@ -107,17 +133,20 @@ public final class MergedDecoder implements AutoCloseable {
             for (int i = 0; i < tokens.length; i++) {
                 ids[i] = new long[] {tokens[i]};
             }
-            return run(ids, true);
+            return run(embedder != null ? embedder.embed(ids) : Tensors.longs(ids), 1, true);
         }
 
-        private float[][] run(long[][] ids, boolean useCache) throws OrtException {
-            int len = ids[0].length;
+        /** One decoder call; takes ownership of {@code tokens}. */
+        private float[][] run(OnnxTensor tokens, int len, boolean useCache) throws OrtException {
             List<OnnxTensor> stepInputs = new ArrayList<>();
+            stepInputs.add(tokens);
             try {
                 Map<String, OnnxTensor> feed = new HashMap<>(rowInputs);
                 feed.putAll(past);
-                feed.put("input_ids", track(stepInputs, Tensors.longs(ids)));
-                feed.put("use_cache_branch", track(stepInputs, Tensors.bool(useCache)));
+                feed.put(embedder != null || !hasInput(INPUT_IDS) ? INPUTS_EMBEDS : INPUT_IDS, tokens);
+                if (hasInput("use_cache_branch")) {
+                    feed.put("use_cache_branch", track(stepInputs, Tensors.bool(useCache)));
+                }
                 if (hasInput("attention_mask")) {
                     feed.put("attention_mask", track(stepInputs, Tensors.ones(batch, pastLength + len)));
                 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
@@ -70,7 +71,7 @@ class TransformersJsAgreementTest {
                 for (Path p : images.subList(from, Math.min(from + 8, images.size()))) {
                     batch.add(model.prepare(ImageIO.read(p.toFile())));
                 }
-                for (Generation g : model.generate(batch, Task.caption(), model.options(MAX_NEW_TOKENS))) {
+                for (Generation g : model.generate(batch.stream().map(p -> new Query(p, Task.caption())).toList(), model.options(MAX_NEW_TOKENS))) {
                     ours.add(g.tokenIds());
                     texts.add(g.text());
                 }

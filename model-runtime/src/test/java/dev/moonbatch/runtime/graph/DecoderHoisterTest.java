@@ -6,6 +6,7 @@ import com.google.protobuf.ByteString;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
@@ -112,7 +113,7 @@ class DecoderHoisterTest {
                 for (Path p : images.subList(from, Math.min(from + 8, images.size()))) {
                     batch.add(model.prepare(ImageIO.read(p.toFile())));
                 }
-                for (Generation g : model.generate(batch, Task.caption(), model.options(20))) {
+                for (Generation g : model.generate(batch.stream().map(p -> new Query(p, Task.caption())).toList(), model.options(20))) {
                     out.add(g.tokenIds());
                 }
             }

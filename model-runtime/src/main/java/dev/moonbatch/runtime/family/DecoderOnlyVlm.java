@@ -1,0 +1,156 @@
+package dev.moonbatch.runtime.family;
+
+import ai.onnxruntime.OrtException;
+import dev.moonbatch.runtime.Generation;
+import dev.moonbatch.runtime.OrtSessions;
+import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.Query;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.VisionLanguageModel;
+import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.DecodingState;
+import dev.moonbatch.runtime.generate.GenerationOptions;
+import dev.moonbatch.runtime.generate.Generator;
+import dev.moonbatch.runtime.generate.MergedDecoder;
+import dev.moonbatch.runtime.generate.TokenEmbedder;
+import dev.moonbatch.runtime.text.TextTokenizer;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What SmolVLM, moondream2 and BLIP-2 share (the transformers.js three-file layout): a vision
+ * encoder turns an image into feature rows; the prompt's token embeddings ({@code embed_tokens})
+ * get those rows in place of its image tokens; the merged decoder generates from
+ * {@code inputs_embeds}. A subclass says how an image is encoded and how a prompt is tokenized.
+ */
+abstract class DecoderOnlyVlm implements VisionLanguageModel {
+    static final String VISION = "vision_encoder";
+    static final String EMBED = "embed_tokens";
+    static final String DECODER = "decoder_model_merged";
+    static final List<String> COMPONENTS = List.of(VISION, EMBED, DECODER);
+
+    protected final ModelBundle bundle;
+    private final TokenEmbedder embedder;
+    private final MergedDecoder decoder;
+    private final AtomicLong encoded = new AtomicLong();
+
+    DecoderOnlyVlm(ModelBundle bundle, RuntimeOptions options) {
+        this.bundle = bundle;
+        this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
+        this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options),
+                "onnx/" + options.precision().fileName(DECODER));
+    }
+
+    /** Image features of one prepared image: rows × hidden, flat. */
+    protected abstract float[] encode(PreparedImage image) throws OrtException;
+
+    /** The prompt's token ids for this question, with {@link #imageTokenId()} at each image-feature position. */
+    protected abstract long[] promptIds(String question, PreparedImage image);
+
+    /** The id that marks an image-feature position in {@link #promptIds}. */
+    protected abstract long imageTokenId();
+
+    protected abstract TextTokenizer tokenizer();
+
+    @Override
+    public String name() {
+        return bundle.name();
+    }
+
+    @Override
+    public GenerationOptions options(int maxNewTokens) {
+        return new GenerationOptions(maxNewTokens, bundle.generation().eosTokenIds());
+    }
+
+    @Override
+    public long imagesEncoded() {
+        return encoded.get();
+    }
+
+    @Override
+    public List<Generation> generate(List<Query> queries, GenerationOptions options) throws OrtException {
+        Map<PreparedImage, float[]> features = new IdentityHashMap<>();
+        for (Query q : queries) {
+            if (!features.containsKey(q.image())) {
+                features.put(q.image(), encode(q.image()));
+                encoded.incrementAndGet();
+            }
+        }
+        int hidden = -1;
+        List<float[]> embeds = new ArrayList<>(queries.size());
+        List<Integer> lengths = new ArrayList<>(queries.size());
+        for (Query q : queries) {
+            float[] feats = features.get(q.image());
+            long[] ids = promptIds(q.task().prompt(), q.image());
+            float[] e = spliced(ids, feats);
+            hidden = e.length / ids.length;
+            embeds.add(e);
+            lengths.add(ids.length);
+        }
+        // Prompts of equal length decode together (no padding needed); each group is one batch.
+        Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+        for (int i = 0; i < queries.size(); i++) {
+            byLength.computeIfAbsent(lengths.get(i), k -> new ArrayList<>()).add(i);
+        }
+        Generation[] out = new Generation[queries.size()];
+        for (Map.Entry<Integer, List<Integer>> group : byLength.entrySet()) {
+            int len = group.getKey();
+            List<Integer> members = group.getValue();
+            float[] batch = new float[members.size() * len * hidden];
+            for (int m = 0; m < members.size(); m++) {
+                System.arraycopy(embeds.get(members.get(m)), 0, batch, m * len * hidden, len * hidden);
+            }
+            try (DecodingState state = decoder.startWithEmbeddings(batch, members.size(), len, embedder)) {
+                List<long[]> ids = Generator.greedy(state, options);
+                for (int m = 0; m < members.size(); m++) {
+                    out[members.get(m)] = new Generation(ids.get(m), tokenizer().decode(ids.get(m)).strip());
+                }
+            }
+        }
+        return List.of(out);
+    }
+
+    /** Token embeddings of the prompt with the image's feature rows at its image-token positions. */
+    private float[] spliced(long[] ids, float[] features) throws OrtException {
+        long[] embeddable = ids.clone();
+        int imagePositions = 0;
+        for (int i = 0; i < embeddable.length; i++) {
+            if (embeddable[i] == imageTokenId()) {
+                embeddable[i] = 0;
+                imagePositions++;
+            }
+        }
+        float[] embeds = embedder.embedFlat(new long[][] {embeddable});
+        int hidden = embeds.length / ids.length;
+        if (imagePositions * hidden != features.length) {
+            throw new IllegalStateException("the prompt has " + imagePositions + " image positions but the vision encoder gave "
+                    + features.length / hidden + " feature rows");
+        }
+        for (int i = 0, row = 0; i < ids.length; i++) {
+            if (ids[i] == imageTokenId()) {
+                System.arraycopy(features, row++ * hidden, embeds, i * hidden, hidden);
+            }
+        }
+        return embeds;
+    }
+
+    @Override
+    public void close() {
+        try {
+            embedder.close();
+            decoder.close();
+            closeVision();
+        } catch (OrtException e) {
+            throw new IllegalStateException("closing " + bundle.name() + ": " + e.getMessage(), e);
+        } finally {
+            tokenizer().close();
+        }
+    }
+
+    protected abstract void closeVision() throws OrtException;
+}

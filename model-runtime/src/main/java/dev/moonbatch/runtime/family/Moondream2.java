@@ -1,0 +1,147 @@
+package dev.moonbatch.runtime.family;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.moonbatch.runtime.OrtSessions;
+import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.bundle.BundleException;
+import dev.moonbatch.runtime.bundle.Json;
+import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.Tensors;
+import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
+import dev.moonbatch.runtime.text.TextTokenizer;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * moondream2 in the transformers.js layout of its 2024 Phi revision: a 378×378 SigLIP-style
+ * {@code vision_encoder} gives a fixed number of feature rows; the prompt is
+ * {@code <image>\n\nQuestion: …\n\nAnswer:} with one image position per row, after the BOS token.
+ * <p>
+ * Its {@code tokenizer.json} gives {@code <image>} the id -200, which the Rust tokenizer refuses
+ * (and, stripped naively, crashes on): we load a sanitized copy without that token and without the
+ * post-processor, add BOS ourselves and put the image positions in by hand.
+ */
+public final class Moondream2 extends DecoderOnlyVlm {
+    private static final String IMAGE = "<image>";
+
+    private final ImagePreprocessor preprocessor;
+    private final TextTokenizer tokenizer;
+    private final OrtSession vision;
+    private final long imageToken;
+    private final long bos;
+    private final int featureRows;
+
+    /** moondream2's prepared image: CHW pixel values. */
+    record Pixels(float[] values) implements PreparedImage {
+    }
+
+    public Moondream2(ModelBundle bundle, RuntimeOptions options) {
+        super(bundle, options);
+        this.preprocessor = new ImagePreprocessor(bundle.preprocessor());
+        this.imageToken = bundle.config().path("image_token_index").asLong(-200);
+        this.bos = bundle.generation().bosTokenId();
+        this.tokenizer = TextTokenizer.load(sanitizedTokenizer(bundle));
+        this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
+        try {
+            long[] shape = ((TensorInfo) vision.getOutputInfo().values().iterator().next().getInfo()).getShape();
+            this.featureRows = (int) shape[1];
+        } catch (OrtException e) {
+            throw new BundleException("cannot read the outputs of onnx/vision_encoder: " + e.getMessage(), e);
+        }
+        if (featureRows <= 0) {
+            throw new BundleException("onnx/vision_encoder must give a fixed number of feature rows, got " + featureRows);
+        }
+    }
+
+    /** A copy of the bundle's tokenizer files without the -200 {@code <image>} token and without post-processing. */
+    private static Path sanitizedTokenizer(ModelBundle bundle) {
+        try {
+            JsonNode json = Json.read(bundle.require("tokenizer.json"));
+            ArrayNode kept = Json.mapper().createArrayNode();
+            json.path("added_tokens").forEach(t -> {
+                if (t.path("id").asLong() >= 0) {
+                    kept.add(t);
+                }
+            });
+            ((ObjectNode) json).set("added_tokens", kept);
+            ((ObjectNode) json).putNull("post_processor");
+            Path dir = Files.createTempDirectory("moonbatch-moondream2-tokenizer");
+            dir.toFile().deleteOnExit();
+            Path copy = dir.resolve("tokenizer.json");
+            Json.mapper().writeValue(copy.toFile(), json);
+            copy.toFile().deleteOnExit();
+            Path config = bundle.file("tokenizer_config.json");
+            if (Files.isRegularFile(config)) {
+                JsonNode cfg = Json.read(config);
+                if (cfg instanceof ObjectNode o && o.has("added_tokens_decoder")) {
+                    o.remove("added_tokens_decoder");
+                }
+                Path cfgCopy = dir.resolve("tokenizer_config.json");
+                Json.mapper().writeValue(cfgCopy.toFile(), cfg);
+                cfgCopy.toFile().deleteOnExit();
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new BundleException("cannot prepare moondream2's tokenizer: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String family() {
+        return "moondream2";
+    }
+
+    @Override
+    public PreparedImage prepare(BufferedImage image) {
+        return new Pixels(preprocessor.pixelValues(image));
+    }
+
+    @Override
+    protected float[] encode(PreparedImage image) throws OrtException {
+        try (OnnxTensor pixels = Tensors.floats(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
+                preprocessor.height(), preprocessor.width());
+             OrtSession.Result result = vision.run(Map.of("pixel_values", pixels))) {
+            FloatBuffer features = ((OnnxTensor) result.get(0)).getFloatBuffer();
+            float[] out = new float[features.remaining()];
+            features.get(out);
+            return out;
+        }
+    }
+
+    @Override
+    protected long[] promptIds(String question, PreparedImage image) {
+        long[] text = tokenizer.encode("\n\nQuestion: " + question + "\n\nAnswer:", false);
+        long[] ids = new long[1 + featureRows + text.length];
+        ids[0] = bos;
+        java.util.Arrays.fill(ids, 1, 1 + featureRows, imageToken);
+        System.arraycopy(text, 0, ids, 1 + featureRows, text.length);
+        return ids;
+    }
+
+    @Override
+    protected long imageTokenId() {
+        return imageToken;
+    }
+
+    @Override
+    protected TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    protected void closeVision() throws OrtException {
+        vision.close();
+    }
+}
