@@ -11,23 +11,25 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
@@ -71,28 +73,35 @@ public final class CaptionJob {
         Path results = new Path(output, PARQUET);
 
         List<String> images = ImageLister.list(config.input(), hadoopConf);
+        List<WorkItem> work = workItems(images, hadoopConf);
+        long expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
+        Dataset<Row> runKeys = runKeys(work);
         Map<String, PriorResult> prior = config.resume() ? priorResults(out, fs.exists(results)) : Map.of();
         stages.put("list", seconds(t0));
         long t1 = System.nanoTime();
-        int partitions = partitions(images.size());
-        LOG.info("run {}: {} images in {} partitions, batch size {}, {} earlier results reusable",
-                config.runId(), images.size(), partitions, config.batchSize(), prior.size());
+        int partitions = partitions(work.size());
+        LOG.info("run {}: {} images, {} rows to write, in {} partitions, batch size {}, {} earlier results reusable",
+                config.runId(), work.size(), expectedRows, partitions, config.batchSize(), prior.size());
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<Map<String, PriorResult>> priorBroadcast = jsc.broadcast(prior);
         JobConfig shipped = new JobConfig(config.input(), out, config.model(), config.modelFingerprint(),
                 config.master(), config.batchSize(), config.maxNewTokens(), partitions, config.maxPixels(),
-                config.maxFileBytes(), config.task(), config.runtime(), config.resume(), config.runId());
-        JavaRDD<Row> rows = jsc.parallelize(images, partitions)
+                config.maxFileBytes(), config.task(), config.questionsFile(), config.runtime(), config.resume(),
+                config.runId());
+        JavaRDD<Row> rows = jsc.parallelize(work, partitions)
                 .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
         if (fs.exists(results)) {
-            // Rows of other tasks or prompts stay; this run's task and prompt are replaced by fresh.
-            fresh = fresh.unionByName(spark.read().schema(ResultRow.SCHEMA).parquet(results.toString()).filter(
-                    sameTaskAndPrompt().unary_$bang()));
+            // Earlier rows stay unless this run writes the same (image, task, prompt); the key set is
+            // known up front, so this never recomputes the model work.
+            Dataset<Row> earlier = spark.read().schema(ResultRow.SCHEMA).parquet(results.toString());
+            fresh = fresh.unionByName(earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
+                    .and(earlier.col("task").equalTo(runKeys.col("k_task")))
+                    .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti"));
         }
         Path staging = new Path(output, ".staging-" + config.runId());
-        ProgressListener progress = new ProgressListener(images.size());
+        ProgressListener progress = new ProgressListener(expectedRows);
         spark.sparkContext().addSparkListener(progress);
         try {
             fresh.write().mode(SaveMode.Overwrite).parquet(staging.toString());
@@ -108,7 +117,9 @@ public final class CaptionJob {
         long t2 = System.nanoTime();
         Dataset<Row> written = spark.read().parquet(results.toString()).cache();
         String csv = writeCsv(written.orderBy("image_path", "task", "prompt"), output, hadoopConf);
-        Dataset<Row> mine = written.filter(sameTaskAndPrompt());
+        Dataset<Row> mine = written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
+                .and(written.col("task").equalTo(runKeys.col("k_task")))
+                .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
         long rowCount = mine.count();
         long errors = mine.filter(col("error").isNotNull()).count();
         long computed = mine.filter(col("run_id").equalTo(config.runId())).count();
@@ -122,15 +133,47 @@ public final class CaptionJob {
         double total = seconds(t0);
         stages.put("total", total);
 
-        RunSummary summary = new RunSummary(config.runId(), modelName(), config.task().name(), config.task().prompt(),
+        String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")" : config.task().prompt();
+        RunSummary summary = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
                 config.optionsKey(), images.size(), rowCount, rowCount - errors, errors, computed, rowCount - computed,
                 byKind, stages, total > 0 ? images.size() / total : 0, results.toString(), csv);
         writeSummary(fs, new Path(output, SUMMARY), summary);
         return summary;
     }
 
-    private Column sameTaskAndPrompt() {
-        return col("task").equalTo(lit(config.task().name())).and(col("prompt").eqNullSafe(lit(config.task().prompt())));
+    /**
+     * What each image is asked: the one prompt of the run, or its questions from {@code --questions}
+     * (CSV {@code image_path,question}; relative paths are under {@code --input}). A question about an
+     * image that is not under the input still gets its row (an error if it cannot be read).
+     */
+    private List<WorkItem> workItems(List<String> images, Configuration conf) throws IOException {
+        if (config.questionsFile() == null) {
+            List<String> one = List.of(config.task().prompt());
+            return images.stream().map(p -> new WorkItem(p, one)).toList();
+        }
+        Map<String, List<String>> questions = Questions.read(config.questionsFile(), config.input(), conf);
+        List<WorkItem> work = new ArrayList<>();
+        for (String image : images) {
+            List<String> asked = questions.remove(image);
+            if (asked != null) {
+                work.add(new WorkItem(image, asked));
+            }
+        }
+        questions.forEach((path, asked) -> work.add(new WorkItem(path, asked)));
+        return work;
+    }
+
+    /** The (image, task, prompt) keys this run writes, as a small table for joins. */
+    private Dataset<Row> runKeys(List<WorkItem> work) {
+        List<Row> keys = new ArrayList<>();
+        for (WorkItem w : work) {
+            for (String p : w.prompts()) {
+                keys.add(RowFactory.create(w.path(), config.task().name(), p));
+            }
+        }
+        StructType schema = new StructType()
+                .add("k_path", DataTypes.StringType).add("k_task", DataTypes.StringType).add("k_prompt", DataTypes.StringType);
+        return spark.createDataFrame(keys, schema);
     }
 
     private String modelName() {
@@ -142,23 +185,26 @@ public final class CaptionJob {
      * checkpoints of interrupted ones, by content hash. Error rows are left out: they are retried.
      */
     private Map<String, PriorResult> priorResults(String output, boolean hasResults) throws IOException {
-        Map<String, PriorResult> bySha = new HashMap<>();
+        Map<String, PriorResult> byKey = new HashMap<>();
         for (ResultRow r : Checkpoints.readAll(output, spark.sparkContext().hadoopConfiguration())) {
             if (r.error() == null && r.contentSha256() != null && config.task().name().equals(r.task())
-                    && Objects.equals(config.task().prompt(), r.prompt()) && config.optionsKey().equals(r.options())) {
-                bySha.putIfAbsent(r.contentSha256(), new PriorResult(r.text(), r.width(), r.height(), r.runId()));
+                    && config.optionsKey().equals(r.options())) {
+                byKey.putIfAbsent(PartitionCaptioner.priorKey(r.contentSha256(), r.prompt()),
+                        new PriorResult(r.text(), r.width(), r.height(), r.runId()));
             }
         }
         if (hasResults) {
             spark.read().schema(ResultRow.SCHEMA).parquet(new Path(output, PARQUET).toString())
-                    .filter(col("error").isNull().and(col("content_sha256").isNotNull()).and(sameTaskAndPrompt())
+                    .filter(col("error").isNull().and(col("content_sha256").isNotNull())
+                            .and(col("task").equalTo(lit(config.task().name())))
                             .and(col("options").equalTo(lit(config.optionsKey()))))
-                    .select("content_sha256", "text", "width", "height", "run_id")
+                    .select("content_sha256", "prompt", "text", "width", "height", "run_id")
                     .collectAsList()
-                    .forEach(r -> bySha.putIfAbsent(r.getString(0), new PriorResult(r.getString(1),
-                            r.isNullAt(2) ? null : r.getInt(2), r.isNullAt(3) ? null : r.getInt(3), r.getString(4))));
+                    .forEach(r -> byKey.putIfAbsent(PartitionCaptioner.priorKey(r.getString(0), r.getString(1)),
+                            new PriorResult(r.getString(2), r.isNullAt(3) ? null : r.getInt(3),
+                                    r.isNullAt(4) ? null : r.getInt(4), r.getString(5))));
         }
-        return bySha;
+        return byKey;
     }
 
     /** Puts the staged Parquet in place of the old one; readers see the old or the new, never a mix. */

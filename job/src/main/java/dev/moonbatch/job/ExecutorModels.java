@@ -82,6 +82,11 @@ public final class ExecutorModels {
         return loaded == null ? 0 : loaded.peak().get();
     }
 
+    /** Images vision-encoded by every model this JVM has loaded. */
+    public static long imagesEncoded() {
+        return MODELS.values().stream().mapToLong(l -> l.model().imagesEncoded()).sum();
+    }
+
     static void closeAll() {
         MODELS.values().forEach(l -> l.model().close());
         MODELS.clear();

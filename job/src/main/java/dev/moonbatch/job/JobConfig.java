@@ -13,11 +13,13 @@ import java.util.Locale;
  * @param partitions       0 = derived from the number of images and the cluster's parallelism
  * @param maxPixels        images larger than this (from the header) are refused before decoding
  * @param modelFingerprint identifies the bundle's files, so a changed model is never mistaken for the old one
+ * @param task             the task and, unless {@code questionsFile} is set, the one prompt asked of every image
+ * @param questionsFile    CSV of {@code image_path,question} (several per image allowed), or null
  * @param resume           reuse earlier successful rows with the same content and options
  */
 public record JobConfig(String input, String output, String model, String modelFingerprint, String master,
                         int batchSize, int maxNewTokens, int partitions,
-                        long maxPixels, long maxFileBytes, Task task, RuntimeOptions runtime,
+                        long maxPixels, long maxFileBytes, Task task, String questionsFile, RuntimeOptions runtime,
                         boolean resume, String runId) implements Serializable {
 
     /**
@@ -31,6 +33,6 @@ public record JobConfig(String input, String output, String model, String modelF
 
     public JobConfig withRuntime(RuntimeOptions newRuntime) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
-                maxPixels, maxFileBytes, task, newRuntime, resume, runId);
+                maxPixels, maxFileBytes, task, questionsFile, newRuntime, resume, runId);
     }
 }

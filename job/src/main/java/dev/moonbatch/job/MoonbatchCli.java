@@ -75,8 +75,17 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--max-megapixels", defaultValue = "50", description = "Refuse images larger than this, read from the header (default ${DEFAULT-VALUE}).")
     double maxMegapixels;
 
-    @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default).")
+    @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default) or query (needs --prompt or --questions).")
     String task;
+
+    @Option(names = "--mode", defaultValue = "normal", description = "Caption length: short, normal (default) or detailed; picks the family's prompt in conf/prompts.properties.")
+    String mode;
+
+    @Option(names = "--prompt", description = "The prompt: the question for --task query, or a caption prompt that replaces the family's.")
+    String prompt;
+
+    @Option(names = "--questions", description = "CSV file image_path,question (several rows per image allowed; relative paths are under --input): one output row per image and question.")
+    String questions;
 
     @Option(names = "--resume", defaultValue = "true", negatable = true, fallbackValue = "true",
             description = "Reuse earlier successful rows in --output whose image content, model and options are "
@@ -163,8 +172,11 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (!(maxMegapixels > 0)) {
             throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
         }
-        if (!Task.CAPTION.equals(task)) {
-            throw new IllegalArgumentException("--task: expected one of [caption] but got '" + task + "'");
+        if (!List.of(Task.CAPTION, Task.QUERY).contains(task)) {
+            throw new IllegalArgumentException("--task: expected one of [caption, query] but got '" + task + "'");
+        }
+        if (!List.of("short", "normal", "detailed").contains(mode)) {
+            throw new IllegalArgumentException("--mode: expected one of [short, normal, detailed] but got '" + mode + "'");
         }
         if (master != null && !master.matches("(local(\\[(\\*|\\d+)(,\\d+)?])?|local-cluster\\[.+]|spark://.+|yarn|k8s://.+|mesos://.+)")) {
             throw new IllegalArgumentException("--master: expected local, local[N], local[*], spark://HOST:PORT, yarn or "
@@ -175,9 +187,53 @@ public final class MoonbatchCli implements Callable<Integer> {
         RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads);
         String modelDir = model != null ? model : defaultModel();
         ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), runtime);
+        Task resolved = resolveTask(bundle);
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle), master,
                 batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
-                Task.caption(), runtime, resume, newRunId());
+                resolved, questions, runtime, resume, newRunId());
+    }
+
+    /** The task with its prompt: --prompt, else (captions) the family's prompt for --mode. */
+    private Task resolveTask(ModelBundle bundle) {
+        String family = ModelLoader.familyOf(bundle);
+        if (Task.QUERY.equals(task)) {
+            if (!ModelLoader.answersQuestions(bundle)) {
+                throw new IllegalArgumentException("--task: " + family + " only captions; it cannot answer questions");
+            }
+            if ((prompt == null) == (questions == null)) {
+                throw new IllegalArgumentException("--task query: give exactly one of --prompt and --questions");
+            }
+            if (questions != null) {
+                requireReadable("--questions", questions);
+            }
+            return new Task(Task.QUERY, prompt != null ? prompt : "");
+        }
+        if (questions != null) {
+            throw new IllegalArgumentException("--questions: only with --task query");
+        }
+        if (prompt != null) {
+            return new Task(Task.CAPTION, prompt);
+        }
+        if ("vit-gpt2".equals(family)) {
+            return Task.caption();
+        }
+        String key = family + ".caption." + mode;
+        String fromConf = CaptionPrompts.load(home(System.getenv())).getProperty(key);
+        if (fromConf == null || fromConf.isBlank()) {
+            throw new IllegalArgumentException("--mode: no caption prompt '" + key + "' in conf/prompts.properties");
+        }
+        return new Task(Task.CAPTION, fromConf.strip());
+    }
+
+    private static void requireReadable(String option, String file) {
+        try {
+            org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(file);
+            if (!path.getFileSystem(new org.apache.hadoop.conf.Configuration()).isFile(path)) {
+                throw new IllegalArgumentException(option + ": no such file: " + file);
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(option + ": cannot read " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /** Sortable and unique: UTC time of the start plus a random suffix. */

@@ -8,6 +8,7 @@ import dev.moonbatch.io.ImageFiles;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
+import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import org.apache.spark.TaskContext;
@@ -28,11 +29,13 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 
 /**
- * The work of one Spark partition: image paths in, one result row per image out, streamed batch
- * by batch. Every failure an image can cause (unreadable, undecodable, too large, a model error)
- * becomes that image's row with an {@code error}; nothing escapes to fail the task.
+ * The work of one Spark partition: images (each with its prompts) in, one result row per image
+ * and prompt out, streamed batch by batch. An image is read, decoded and preprocessed once, and the
+ * model encodes it once for all its prompts. Every failure an image can cause (unreadable,
+ * undecodable, too large, a model error) becomes its rows with an {@code error}; nothing escapes
+ * to fail the task.
  */
-public final class PartitionCaptioner implements FlatMapFunction<Iterator<String>, Row> {
+public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkItem>, Row> {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionCaptioner.class);
 
     private final JobConfig config;
@@ -40,7 +43,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
     private final Broadcast<Map<String, PriorResult>> prior;
 
     /**
-     * @param prior earlier successful results for this model, task, prompt and options, by content SHA-256
+     * @param prior earlier successful results for this model, task and options, by {@link #priorKey}
      */
     public PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
                               Broadcast<Map<String, PriorResult>> prior) {
@@ -49,9 +52,14 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
         this.prior = prior;
     }
 
+    /** The key under which a result is reused: the image's content and the prompt. */
+    static String priorKey(String sha256, String prompt) {
+        return sha256 + "\u0000" + (prompt == null ? "" : prompt);
+    }
+
     @Override
-    public Iterator<Row> call(Iterator<String> paths) {
-        if (!paths.hasNext()) {
+    public Iterator<Row> call(Iterator<WorkItem> items) {
+        if (!items.hasNext()) {
             return Collections.emptyIterator();
         }
         ExecutorModels.Lease lease = ExecutorModels.acquire(config.model(), config.runtime());
@@ -64,10 +72,10 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
 
             @Override
             public boolean hasNext() {
-                while (ready.isEmpty() && paths.hasNext()) {
-                    List<String> batch = new ArrayList<>(config.batchSize());
-                    while (batch.size() < config.batchSize() && paths.hasNext()) {
-                        batch.add(paths.next());
+                while (ready.isEmpty() && items.hasNext()) {
+                    List<WorkItem> batch = new ArrayList<>(config.batchSize());
+                    while (batch.size() < config.batchSize() && items.hasNext()) {
+                        batch.add(items.next());
                     }
                     List<ResultRow> rows = processBatch(lease.model(), decoder, batch);
                     checkpoint(task, batchIndex++, rows);
@@ -105,92 +113,133 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<String
         }
     }
 
-    /** An image on its way through the batch: reused, prepared for the model, or already failed. */
-    private static final class Item {
-        final String path;
+    /** An image on its way through the batch: read and prepared once, or failed. */
+    private static final class Image {
+        final WorkItem item;
         String sha256;
         Integer width;
         Integer height;
         PreparedImage prepared;
         String error;
-        String text;
-        String runId;
+        byte[] bytes;
         long ownNanos;
 
-        Item(String path) {
-            this.path = path;
+        Image(WorkItem item) {
+            this.item = item;
         }
     }
 
-    List<ResultRow> processBatch(VisionLanguageModel model, ImageDecoder decoder, List<String> paths) {
-        List<Item> items = new ArrayList<>(paths.size());
-        for (String path : paths) {
-            items.add(prepare(model, decoder, path));
+    /** One prompt of one image: reused from an earlier run, answered now, or failed. */
+    private static final class Answer {
+        final Image image;
+        final String prompt;
+        String text;
+        String error;
+        String runId;
+        boolean computed;
+
+        Answer(Image image, String prompt) {
+            this.image = image;
+            this.prompt = prompt;
         }
-        List<Item> ready = items.stream().filter(i -> i.prepared != null).toList();
-        long inferenceNanos = 0;
-        if (!ready.isEmpty()) {
+    }
+
+    List<ResultRow> processBatch(VisionLanguageModel model, ImageDecoder decoder, List<WorkItem> items) {
+        List<Answer> answers = new ArrayList<>();
+        for (WorkItem item : items) {
+            Image image = new Image(item);
             long start = System.nanoTime();
-            infer(model, ready);
-            inferenceNanos = (System.nanoTime() - start) / ready.size();
+            List<Answer> mine = new ArrayList<>();
+            item.prompts().forEach(p -> mine.add(new Answer(image, p)));
+            read(image);
+            boolean needsModel = false;
+            for (Answer a : mine) {
+                PriorResult earlier = image.sha256 == null ? null : prior.value().get(priorKey(image.sha256, a.prompt));
+                if (earlier != null) {
+                    a.text = earlier.text();
+                    a.runId = earlier.runId();
+                    image.width = earlier.width();
+                    image.height = earlier.height();
+                } else {
+                    needsModel = true;
+                }
+            }
+            if (needsModel && image.error == null) {
+                decodeAndPrepare(model, decoder, image);
+            }
+            image.ownNanos = System.nanoTime() - start;
+            answers.addAll(mine);
         }
-        List<ResultRow> rows = new ArrayList<>(items.size());
-        for (Item item : items) {
-            long nanos = item.ownNanos + (item.prepared != null ? inferenceNanos : 0);
-            String text = item.error == null ? item.text : null;
-            rows.add(new ResultRow(item.path, item.sha256, item.width, item.height, model.name(),
-                    config.task().name(), config.task().prompt(), config.optionsKey(), text, item.error,
-                    nanos / 1_000_000, item.runId != null ? item.runId : config.runId()));
+        List<Answer> toCompute = answers.stream()
+                .filter(a -> a.text == null && a.image.error == null && a.image.prepared != null).toList();
+        long inferenceNanos = 0;
+        if (!toCompute.isEmpty()) {
+            long start = System.nanoTime();
+            infer(model, toCompute);
+            inferenceNanos = (System.nanoTime() - start) / toCompute.size();
+        }
+        List<ResultRow> rows = new ArrayList<>(answers.size());
+        for (Answer a : answers) {
+            String error = a.image.error != null && a.text == null ? a.image.error : a.error;
+            long nanos = a.image.ownNanos / Math.max(1, a.image.item.prompts().size()) + (a.computed ? inferenceNanos : 0);
+            rows.add(new ResultRow(a.image.item.path(), a.image.sha256, a.image.width, a.image.height, model.name(),
+                    config.task().name(), a.prompt, config.optionsKey(), error == null ? a.text : null, error,
+                    nanos / 1_000_000, a.runId != null ? a.runId : config.runId()));
         }
         return rows;
     }
 
-    private Item prepare(VisionLanguageModel model, ImageDecoder decoder, String path) {
-        Item item = new Item(path);
-        long start = System.nanoTime();
+    private void read(Image image) {
         try {
-            byte[] bytes = ImageFiles.readAll(path, hadoopConf.value(), config.maxFileBytes());
-            item.sha256 = ContentHash.sha256Hex(bytes);
-            PriorResult earlier = prior.value().get(item.sha256);
-            if (earlier != null) {
-                item.text = earlier.text();
-                item.width = earlier.width();
-                item.height = earlier.height();
-                item.runId = earlier.runId();
-                item.ownNanos = System.nanoTime() - start;
-                return item;
-            }
-            DecodedImage image = decoder.decode(bytes);
-            item.width = image.width();
-            item.height = image.height();
-            item.prepared = model.prepare(image.image());
+            byte[] bytes = ImageFiles.readAll(image.item.path(), hadoopConf.value(), config.maxFileBytes());
+            image.sha256 = ContentHash.sha256Hex(bytes);
+            image.bytes = bytes;
         } catch (ImageError e) {
-            item.error = e.describe();
-        } catch (RuntimeException | OutOfMemoryError e) {
-            item.error = "PREPROCESS_FAILED: " + e;
-            LOG.warn("preprocessing {} failed", path, e);
+            image.error = e.describe();
+        } catch (RuntimeException e) {
+            image.error = "READ_FAILED: " + e;
         }
-        item.ownNanos = System.nanoTime() - start;
-        return item;
     }
 
-    /** Runs the batch; if the batch fails, runs its images one by one so that only the culprit fails. */
-    private void infer(VisionLanguageModel model, List<Item> items) {
+    private void decodeAndPrepare(VisionLanguageModel model, ImageDecoder decoder, Image image) {
+        try {
+            DecodedImage decoded = decoder.decode(image.bytes);
+            image.width = decoded.width();
+            image.height = decoded.height();
+            image.prepared = model.prepare(decoded.image());
+        } catch (ImageError e) {
+            image.error = e.describe();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            image.error = "PREPROCESS_FAILED: " + e;
+            LOG.warn("preprocessing {} failed", image.item.path(), e);
+        } finally {
+            image.bytes = null;
+        }
+    }
+
+    /** Runs the answers as one batch; if it fails, runs them image by image so that only the culprit fails. */
+    private void infer(VisionLanguageModel model, List<Answer> answers) {
         GenerationOptions options = model.options(config.maxNewTokens());
         try {
-            List<Generation> out = model.generate(items.stream().map(i -> new Query(i.prepared, config.task())).toList(), options);
-            for (int i = 0; i < items.size(); i++) {
-                items.get(i).text = out.get(i).text();
+            List<Generation> out = model.generate(answers.stream()
+                    .map(a -> new Query(a.image.prepared, new Task(config.task().name(), a.prompt))).toList(), options);
+            for (int i = 0; i < answers.size(); i++) {
+                answers.get(i).text = out.get(i).text();
+                answers.get(i).computed = true;
             }
         } catch (Exception | OutOfMemoryError batchFailure) {
-            if (items.size() == 1) {
-                items.get(0).error = "INFERENCE_FAILED: " + batchFailure;
-                LOG.warn("inference failed for {}", items.get(0).path, batchFailure);
+            List<Image> images = answers.stream().map(a -> a.image).distinct().toList();
+            if (images.size() == 1) {
+                for (Answer a : answers) {
+                    a.error = "INFERENCE_FAILED: " + batchFailure;
+                    a.computed = true;
+                }
+                LOG.warn("inference failed for {}", images.get(0).item.path(), batchFailure);
                 return;
             }
-            LOG.warn("a batch of {} failed ({}); retrying its images one by one", items.size(), batchFailure.toString());
-            for (Item item : items) {
-                infer(model, List.of(item));
+            LOG.warn("a batch of {} images failed ({}); retrying them one by one", images.size(), batchFailure.toString());
+            for (Image image : images) {
+                infer(model, answers.stream().filter(a -> a.image == image).toList());
             }
         }
     }

@@ -46,6 +46,16 @@ public final class ModelLoader {
      * default 1 MB stack (a Spark task thread, say) that native code overflows the stack and kills
      * the JVM without a trace. Session creation and graph rewriting get the same headroom.
      */
+    /** The family label of a bundle ({@code vit-gpt2}, {@code smolvlm}, {@code moondream2}). */
+    public static String familyOf(ModelBundle bundle) {
+        return family(bundle).label();
+    }
+
+    /** Whether the family answers free-form questions (vit-gpt2 only captions). */
+    public static boolean answersQuestions(ModelBundle bundle) {
+        return !"vit-gpt2".equals(familyOf(bundle));
+    }
+
     public static VisionLanguageModel load(Path dir, RuntimeOptions options) {
         ModelBundle bundle = validate(dir, options);
         AtomicReference<Object> outcome = new AtomicReference<>();
