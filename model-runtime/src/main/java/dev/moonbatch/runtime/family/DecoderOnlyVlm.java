@@ -1,6 +1,8 @@
 package dev.moonbatch.runtime.family;
 
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
@@ -15,6 +17,7 @@ import dev.moonbatch.runtime.generate.MergedDecoder;
 import dev.moonbatch.runtime.generate.TokenEmbedder;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -35,15 +38,29 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     static final List<String> COMPONENTS = List.of(VISION, EMBED, DECODER);
 
     protected final ModelBundle bundle;
+    protected final TextTokenizer tokenizer;
+    protected final OrtSession vision;
     private final TokenEmbedder embedder;
     private final MergedDecoder decoder;
     private final AtomicLong encoded = new AtomicLong();
 
-    DecoderOnlyVlm(ModelBundle bundle, RuntimeOptions options) {
+    DecoderOnlyVlm(ModelBundle bundle, RuntimeOptions options, TextTokenizer tokenizer) {
         this.bundle = bundle;
+        this.tokenizer = tokenizer;
+        this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options),
                 "onnx/" + options.precision().fileName(DECODER));
+    }
+
+    /** Runs the vision encoder and returns its (first) output, the feature rows, flat. */
+    protected final float[] visionFeatures(Map<String, OnnxTensor> inputs) throws OrtException {
+        try (OrtSession.Result result = vision.run(inputs)) {
+            FloatBuffer features = ((OnnxTensor) result.get(0)).getFloatBuffer();
+            float[] out = new float[features.remaining()];
+            features.get(out);
+            return out;
+        }
     }
 
     /** Image features of one prepared image: rows × hidden, flat. */
@@ -54,8 +71,6 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
 
     /** The id that marks an image-feature position in {@link #promptIds}. */
     protected abstract long imageTokenId();
-
-    protected abstract TextTokenizer tokenizer();
 
     @Override
     public String name() {
@@ -108,7 +123,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
             try (DecodingState state = decoder.startWithEmbeddings(batch, members.size(), len, embedder)) {
                 List<long[]> ids = Generator.greedy(state, options);
                 for (int m = 0; m < members.size(); m++) {
-                    out[members.get(m)] = new Generation(ids.get(m), tokenizer().decode(ids.get(m)).strip());
+                    out[members.get(m)] = new Generation(ids.get(m), tokenizer.decode(ids.get(m)).strip());
                 }
             }
         }
@@ -144,13 +159,11 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         try {
             embedder.close();
             decoder.close();
-            closeVision();
+            vision.close();
         } catch (OrtException e) {
             throw new IllegalStateException("closing " + bundle.name() + ": " + e.getMessage(), e);
         } finally {
-            tokenizer().close();
+            tokenizer.close();
         }
     }
-
-    protected abstract void closeVision() throws OrtException;
 }

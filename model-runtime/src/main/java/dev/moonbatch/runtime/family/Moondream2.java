@@ -2,12 +2,10 @@ package dev.moonbatch.runtime.family;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.bundle.BundleException;
@@ -37,8 +35,6 @@ public final class Moondream2 extends DecoderOnlyVlm {
     private static final String IMAGE = "<image>";
 
     private final ImagePreprocessor preprocessor;
-    private final TextTokenizer tokenizer;
-    private final OrtSession vision;
     private final long imageToken;
     private final long bos;
     private final int featureRows;
@@ -48,12 +44,10 @@ public final class Moondream2 extends DecoderOnlyVlm {
     }
 
     public Moondream2(ModelBundle bundle, RuntimeOptions options) {
-        super(bundle, options);
+        super(bundle, options, TextTokenizer.load(sanitizedTokenizer(bundle)));
         this.preprocessor = new ImagePreprocessor(bundle.preprocessor());
         this.imageToken = bundle.config().path("image_token_index").asLong(-200);
         this.bos = bundle.generation().bosTokenId();
-        this.tokenizer = TextTokenizer.load(sanitizedTokenizer(bundle));
-        this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
         try {
             long[] shape = ((TensorInfo) vision.getOutputInfo().values().iterator().next().getInfo()).getShape();
             this.featureRows = (int) shape[1];
@@ -111,12 +105,8 @@ public final class Moondream2 extends DecoderOnlyVlm {
     @Override
     protected float[] encode(PreparedImage image) throws OrtException {
         try (OnnxTensor pixels = Tensors.floats(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
-                preprocessor.height(), preprocessor.width());
-             OrtSession.Result result = vision.run(Map.of("pixel_values", pixels))) {
-            FloatBuffer features = ((OnnxTensor) result.get(0)).getFloatBuffer();
-            float[] out = new float[features.remaining()];
-            features.get(out);
-            return out;
+                preprocessor.height(), preprocessor.width())) {
+            return visionFeatures(Map.of("pixel_values", pixels));
         }
     }
 
@@ -135,13 +125,4 @@ public final class Moondream2 extends DecoderOnlyVlm {
         return imageToken;
     }
 
-    @Override
-    protected TextTokenizer tokenizer() {
-        return tokenizer;
-    }
-
-    @Override
-    protected void closeVision() throws OrtException {
-        vision.close();
-    }
 }

@@ -3,8 +3,6 @@ package dev.moonbatch.runtime.family;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.bundle.ModelBundle;
@@ -30,21 +28,17 @@ import java.util.Map;
 public final class SmolVlm extends DecoderOnlyVlm {
     private final Idefics3Processor processor;
     private final ChatTemplate template;
-    private final TextTokenizer tokenizer;
     private final long imageToken;
-    private final OrtSession vision;
 
     /** SmolVLM's prepared image: its tiles and layout. */
     record Tiles(Idefics3Processor.Crops crops) implements PreparedImage {
     }
 
     public SmolVlm(ModelBundle bundle, RuntimeOptions options) {
-        super(bundle, options);
+        super(bundle, options, TextTokenizer.load(bundle));
         this.processor = Idefics3Processor.load(bundle.dir());
         this.template = ChatTemplate.load(bundle.dir());
-        this.tokenizer = TextTokenizer.load(bundle);
         this.imageToken = SpecialTokens.read(bundle.require("tokenizer.json")).require(Idefics3Processor.IMAGE_TOKEN);
-        this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
     }
 
     @Override
@@ -67,12 +61,8 @@ public final class SmolVlm extends DecoderOnlyVlm {
         }
         maskBytes.flip();
         try (OnnxTensor pixels = Tensors.floats(FloatBuffer.wrap(batch.pixelValues()), batch.pixelValuesShape());
-             OnnxTensor attention = OnnxTensor.createTensor(Tensors.env(), maskBytes, batch.pixelAttentionMaskShape(), OnnxJavaType.BOOL);
-             OrtSession.Result result = vision.run(Map.of("pixel_values", pixels, "pixel_attention_mask", attention))) {
-            FloatBuffer features = ((OnnxTensor) result.get(0)).getFloatBuffer();
-            float[] out = new float[features.remaining()];
-            features.get(out);
-            return out;
+             OnnxTensor attention = OnnxTensor.createTensor(Tensors.env(), maskBytes, batch.pixelAttentionMaskShape(), OnnxJavaType.BOOL)) {
+            return visionFeatures(Map.of("pixel_values", pixels, "pixel_attention_mask", attention));
         }
     }
 
@@ -87,13 +77,4 @@ public final class SmolVlm extends DecoderOnlyVlm {
         return imageToken;
     }
 
-    @Override
-    protected TextTokenizer tokenizer() {
-        return tokenizer;
-    }
-
-    @Override
-    protected void closeVision() throws OrtException {
-        vision.close();
-    }
 }
