@@ -87,7 +87,7 @@ public final class CaptionJob {
         Broadcast<Map<String, PriorResult>> priorBroadcast = jsc.broadcast(prior);
         JobConfig shipped = new JobConfig(config.input(), out, config.model(), config.modelFingerprint(),
                 config.master(), config.batchSize(), config.maxNewTokens(), partitions, config.maxPixels(),
-                config.maxFileBytes(), config.task(), config.questionsFile(), config.runtime(), config.resume(),
+                config.maxFileBytes(), config.task(), config.questionsFile(), config.search(), config.runtime(), config.resume(),
                 config.runId());
         JavaRDD<Row> rows = jsc.parallelize(work, partitions)
                 .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast));

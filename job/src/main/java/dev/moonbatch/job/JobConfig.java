@@ -15,11 +15,13 @@ import java.util.Locale;
  * @param modelFingerprint identifies the bundle's files, so a changed model is never mistaken for the old one
  * @param task             the task and, unless {@code questionsFile} is set, the one prompt asked of every image
  * @param questionsFile    CSV of {@code image_path,question} (several per image allowed), or null
+ * @param search           beam search settings from the command line over the bundle's defaults
  * @param resume           reuse earlier successful rows with the same content and options
  */
 public record JobConfig(String input, String output, String model, String modelFingerprint, String master,
                         int batchSize, int maxNewTokens, int partitions,
-                        long maxPixels, long maxFileBytes, Task task, String questionsFile, RuntimeOptions runtime,
+                        long maxPixels, long maxFileBytes, Task task, String questionsFile,
+                        GenerationOverrides search, RuntimeOptions runtime,
                         boolean resume, String runId) implements Serializable {
 
     /**
@@ -27,12 +29,12 @@ public record JobConfig(String input, String output, String model, String modelF
      * Batch size and threads are left out: they change speed, not text.
      */
     public String optionsKey() {
-        return String.format(Locale.ROOT, "model=%s;precision=%s;max_new_tokens=%d", modelFingerprint,
-                runtime.precision().name().toLowerCase(Locale.ROOT), maxNewTokens);
+        return String.format(Locale.ROOT, "model=%s;precision=%s;max_new_tokens=%d%s", modelFingerprint,
+                runtime.precision().name().toLowerCase(Locale.ROOT), maxNewTokens, search.key());
     }
 
     public JobConfig withRuntime(RuntimeOptions newRuntime) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
-                maxPixels, maxFileBytes, task, questionsFile, newRuntime, resume, runId);
+                maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, runId);
     }
 }

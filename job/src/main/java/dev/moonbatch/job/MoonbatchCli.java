@@ -87,6 +87,21 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--questions", description = "CSV file image_path,question (several rows per image allowed; relative paths are under --input): one output row per image and question.")
     String questions;
 
+    @Option(names = "--num-beams", description = "Beam search width; 1 = greedy. Default: the bundle's generation_config.json (num_beams), else 1.")
+    Integer numBeams;
+
+    @Option(names = "--length-penalty", description = "Beam scores are divided by length^this (default: the bundle's, else 1.0).")
+    Double lengthPenalty;
+
+    @Option(names = "--early-stopping", description = "Beam search stopping: true, false or never (default: the bundle's, else false).")
+    String earlyStopping;
+
+    @Option(names = "--no-repeat-ngram-size", description = "Never repeat an n-gram of this size; 0 = off (default: the bundle's, else 0).")
+    Integer noRepeatNgramSize;
+
+    @Option(names = "--repetition-penalty", description = "Penalty on tokens already generated; 1 = off (default: the bundle's, else 1.0).")
+    Double repetitionPenalty;
+
     @Option(names = "--resume", defaultValue = "true", negatable = true, fallbackValue = "true",
             description = "Reuse earlier successful rows in --output whose image content, model and options are "
                     + "unchanged; --no-resume recomputes everything (default ${DEFAULT-VALUE}).")
@@ -182,6 +197,9 @@ public final class MoonbatchCli implements Callable<Integer> {
             throw new IllegalArgumentException("--master: expected local, local[N], local[*], spark://HOST:PORT, yarn or "
                     + "k8s://URL but got '" + master + "'");
         }
+        GenerationOverrides search = new GenerationOverrides(numBeams, lengthPenalty, earlyStopping, noRepeatNgramSize,
+                repetitionPenalty);
+        search.validate();
         requireInput(input);
         requireOutput(output, input);
         RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads);
@@ -190,7 +208,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         Task resolved = resolveTask(bundle);
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle), master,
                 batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
-                resolved, questions, runtime, resume, newRunId());
+                resolved, questions, search, runtime, resume, newRunId());
     }
 
     /** The task with its prompt: --prompt, else (captions) the family's prompt for --mode. */

@@ -219,7 +219,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
 
     /** Runs the answers as one batch; if it fails, runs them image by image so that only the culprit fails. */
     private void infer(VisionLanguageModel model, List<Answer> answers) {
-        GenerationOptions options = model.options(config.maxNewTokens());
+        GenerationOptions options = config.search().apply(model.options(config.maxNewTokens()));
         try {
             List<Generation> out = model.generate(answers.stream()
                     .map(a -> new Query(a.image.prepared, new Task(config.task().name(), a.prompt))).toList(), options);

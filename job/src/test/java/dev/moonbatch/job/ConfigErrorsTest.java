@@ -69,6 +69,8 @@ class ConfigErrorsTest {
                 Arguments.of("--max-megapixels", new String[] {"--input", in, "--output", out, "--model", model, "--max-megapixels", "-1"}),
                 Arguments.of("--bogus", new String[] {"--input", in, "--output", out, "--bogus", "1"}),
                 Arguments.of("--output", new String[] {"--input", in}),
+                Arguments.of("--num-beams", new String[] {"--input", in, "--output", out, "--model", model, "--num-beams", "0"}),
+                Arguments.of("--early-stopping", new String[] {"--input", in, "--output", out, "--model", model, "--early-stopping", "maybe"}),
                 Arguments.of("--master", new String[] {"--input", in, "--output", out, "--model", model, "--master", "sprak://x"}),
                 Arguments.of("--output", new String[] {"--input", in, "--output", images.resolve("inside").toString(), "--model", model}),
                 Arguments.of("--batch-size", new String[] {"--config", badValueFile.toString(), "--input", in, "--output", out, "--model", model}),

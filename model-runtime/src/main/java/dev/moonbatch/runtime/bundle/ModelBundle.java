@@ -1,6 +1,7 @@
 package dev.moonbatch.runtime.bundle;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.moonbatch.runtime.generate.GenerationOptions;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,12 +19,15 @@ public final class ModelBundle {
     private final JsonNode config;
     private final PreprocessorConfig preprocessor;
     private final GenerationConfig generation;
+    private final JsonNode generationJson;
 
-    private ModelBundle(Path dir, JsonNode config, PreprocessorConfig preprocessor, GenerationConfig generation) {
+    private ModelBundle(Path dir, JsonNode config, PreprocessorConfig preprocessor, GenerationConfig generation,
+                        JsonNode generationJson) {
         this.dir = dir;
         this.config = config;
         this.preprocessor = preprocessor;
         this.generation = generation;
+        this.generationJson = generationJson;
     }
 
     /** Opens and validates a bundle folder; every problem is one {@link BundleException} naming the file. */
@@ -37,7 +41,7 @@ public final class ModelBundle {
                 "preprocessor_config.json");
         Path genFile = abs.resolve("generation_config.json");
         JsonNode gen = Files.isRegularFile(genFile) ? Json.read(genFile) : Json.mapper().createObjectNode();
-        ModelBundle bundle = new ModelBundle(abs, config, pre, GenerationConfig.from(gen, config));
+        ModelBundle bundle = new ModelBundle(abs, config, pre, GenerationConfig.from(gen, config), gen);
         bundle.require("tokenizer.json");
         return bundle;
     }
@@ -65,6 +69,14 @@ public final class ModelBundle {
 
     public GenerationConfig generation() {
         return generation;
+    }
+
+    /**
+     * Generation options with the bundle's defaults ({@code num_beams}, {@code length_penalty},
+     * {@code no_repeat_ngram_size}, … from {@code generation_config.json}) and this token limit.
+     */
+    public GenerationOptions generationOptions(int maxNewTokens) {
+        return GenerationOptions.fromGenerationConfig(generationJson, maxNewTokens, generation.eosTokenIds());
     }
 
     public Path file(String name) {

@@ -79,7 +79,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
 
     @Override
     public GenerationOptions options(int maxNewTokens) {
-        return new GenerationOptions(maxNewTokens, bundle.generation().eosTokenIds());
+        return bundle.generationOptions(maxNewTokens);
     }
 
     @Override
@@ -98,6 +98,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         }
         int hidden = -1;
         List<float[]> embeds = new ArrayList<>(queries.size());
+        List<long[]> prompts = new ArrayList<>(queries.size());
         List<Integer> lengths = new ArrayList<>(queries.size());
         for (Query q : queries) {
             float[] feats = features.get(q.image());
@@ -105,6 +106,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
             float[] e = spliced(ids, feats);
             hidden = e.length / ids.length;
             embeds.add(e);
+            prompts.add(ids);
             lengths.add(ids.length);
         }
         // Prompts of equal length decode together (no padding needed); each group is one batch.
@@ -117,11 +119,13 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
             int len = group.getKey();
             List<Integer> members = group.getValue();
             float[] batch = new float[members.size() * len * hidden];
+            long[][] promptIds = new long[members.size()][];
             for (int m = 0; m < members.size(); m++) {
                 System.arraycopy(embeds.get(members.get(m)), 0, batch, m * len * hidden, len * hidden);
+                promptIds[m] = prompts.get(members.get(m));
             }
             try (DecodingState state = decoder.startWithEmbeddings(batch, members.size(), len, embedder)) {
-                List<long[]> ids = Generator.greedy(state, options);
+                List<long[]> ids = Generator.generate(state, options, promptIds);
                 for (int m = 0; m < members.size(); m++) {
                     out[members.get(m)] = new Generation(ids.get(m), tokenizer.decode(ids.get(m)).strip());
                 }

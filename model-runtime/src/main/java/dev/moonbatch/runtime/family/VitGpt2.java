@@ -94,7 +94,7 @@ public final class VitGpt2 implements VisionLanguageModel {
 
     @Override
     public GenerationOptions options(int maxNewTokens) {
-        return new GenerationOptions(maxNewTokens, bundle.generation().eosTokenIds());
+        return bundle.generationOptions(maxNewTokens);
     }
 
     @Override
@@ -126,7 +126,7 @@ public final class VitGpt2 implements VisionLanguageModel {
             try (InvariantHoisting.RowInputs rows = hoisting.rowInputs(Map.of("encoder_hidden_states", hidden));
                  DecodingState state = decoder.start(start, rows.tensors())) {
                 List<Generation> out = new ArrayList<>(n);
-                for (long[] ids : Generator.greedy(state, options)) {
+                for (long[] ids : Generator.generate(state, options, start)) {
                     out.add(new Generation(ids, tokenizer.decode(ids).strip()));
                 }
                 return out;

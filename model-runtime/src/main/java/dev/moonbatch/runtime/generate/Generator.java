@@ -9,16 +9,58 @@ import java.util.List;
 /**
  * The one decoding loop every family uses: prefill, then one token per step for the rows still
  * running. A row that emits EOS leaves the batch at once, so finished sequences stop costing work.
+ * {@link #generate} picks greedy or beam search from {@link GenerationOptions#numBeams()}; both go
+ * through the same {@link DecodingState}, so every family gets both.
  */
 public final class Generator {
     private Generator() {
     }
 
     /**
+     * Greedy search ({@code options.numBeams()} = 1) or beam search (more): see {@link #greedy} and
+     * {@link #beam}. As in transformers, one beam means greedy search, whatever the beam options say.
+     */
+    public static List<long[]> generate(DecodingState state, GenerationOptions options) throws OrtException {
+        return generate(state, options, null);
+    }
+
+    /**
+     * {@link #generate(DecodingState, GenerationOptions)} with each row's prompt ids, which the
+     * logits processors ({@code repetition_penalty}, {@code no_repeat_ngram_size}) count as part of
+     * the sequence, as transformers does with {@code input_ids}. {@code null} means none.
+     */
+    public static List<long[]> generate(DecodingState state, GenerationOptions options, long[][] promptIds)
+            throws OrtException {
+        return options.numBeams() > 1 ? beam(state, options, promptIds) : greedy(state, options, promptIds);
+    }
+
+    /**
+     * Beam search over every input row of {@code state}; see {@link BeamSearch}. Returns, per input
+     * row, the best hypothesis's generated ids (EOS included when it was produced), in input order.
+     */
+    public static List<long[]> beam(DecodingState state, GenerationOptions options) throws OrtException {
+        return beam(state, options, null);
+    }
+
+    /** {@link #beam(DecodingState, GenerationOptions)} with each row's prompt ids for the logits processors. */
+    public static List<long[]> beam(DecodingState state, GenerationOptions options, long[][] promptIds)
+            throws OrtException {
+        return new BeamSearch(options, promptIds).run(state);
+    }
+
+    /**
      * Greedy search. Returns, per input row, the generated ids (EOS included when it was produced),
-     * in the same order as the rows of {@code state}.
+     * in the same order as the rows of {@code state}. The options' logits processors, if any, adjust
+     * the raw logits before the argmax (transformers' greedy path); the beam options are ignored.
      */
     public static List<long[]> greedy(DecodingState state, GenerationOptions options) throws OrtException {
+        return greedy(state, options, null);
+    }
+
+    /** {@link #greedy(DecodingState, GenerationOptions)} with each row's prompt ids for the logits processors. */
+    public static List<long[]> greedy(DecodingState state, GenerationOptions options, long[][] promptIds)
+            throws OrtException {
+        List<LogitsProcessor> processors = LogitsProcessor.of(options);
         float[][] logits = state.prefill();
         int rows = logits.length;
         List<List<Long>> out = new ArrayList<>(rows);
@@ -31,6 +73,12 @@ public final class Generator {
             long[] next = new long[active.length];
             int running = 0;
             for (int r = 0; r < active.length; r++) {
+                if (!processors.isEmpty()) {
+                    long[] context = context(promptIds, active[r], out.get(active[r]));
+                    for (LogitsProcessor processor : processors) {
+                        processor.process(context, logits[r]);
+                    }
+                }
                 next[r] = argmax(logits[r]);
                 out.get(active[r]).add(next[r]);
                 if (!options.isEos(next[r])) {
@@ -58,6 +106,16 @@ public final class Generator {
             logits = state.step(next);
         }
         return out.stream().map(ids -> ids.stream().mapToLong(Long::longValue).toArray()).toList();
+    }
+
+    /** The prompt ids of input {@code input} (if given), then its generated ids. */
+    static long[] context(long[][] promptIds, int input, List<Long> generated) {
+        long[] prompt = promptIds == null ? new long[0] : promptIds[input];
+        long[] context = Arrays.copyOf(prompt, prompt.length + generated.size());
+        for (int i = 0; i < generated.size(); i++) {
+            context[prompt.length + i] = generated.get(i);
+        }
+        return context;
     }
 
     /** Index of the largest logit; the first one on ties, as torch.argmax and transformers.js do. */
