@@ -83,7 +83,9 @@ public final class ImageDecoder {
             }
         } catch (ImageError e) {
             throw e;
-        } catch (OutOfMemoryError e) {
+        } catch (OutOfMemoryError | LinkageError e) {
+            // Out of memory, or a broken deployment (a missing class): not the file's fault, so no
+            // image row may blame the file; let the task fail loudly instead.
             throw e;
         } catch (IOException | RuntimeException | StackOverflowError e) {
             throw corrupt(format, e);
