@@ -37,11 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class DecoderOnlyAgreementTest {
     static final int MAX_NEW_TOKENS = 16;
 
-    // moondream2-tiny is not listed yet: its bundle is under-trained (75% held-out accuracy) and two of
-    // its 120 generations hit near-tie logits where Pillow's and sharp's bicubic resize tip the argmax
-    // (118/120 agree). Add it back once tools/fixtures/make_moondream2_bundle.py has retrained it.
     @ParameterizedTest
-    @CsvSource({"smolvlm-tiny,smolvlm"})
+    @CsvSource({"smolvlm-tiny,smolvlm", "moondream2-tiny,moondream2"})
     void greedyTokenIdsMatchTransformersJs(String bundleName, String family) throws Exception {
         Path root = TransformersJsAgreementTest.root();
         Path reference = root.resolve("tools/reference");
