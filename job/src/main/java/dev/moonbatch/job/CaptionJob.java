@@ -85,10 +85,7 @@ public final class CaptionJob {
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<Map<String, PriorResult>> priorBroadcast = jsc.broadcast(prior);
-        JobConfig shipped = new JobConfig(config.input(), out, config.model(), config.modelFingerprint(),
-                config.master(), config.batchSize(), config.maxNewTokens(), partitions, config.maxPixels(),
-                config.maxFileBytes(), config.task(), config.questionsFile(), config.search(), config.runtime(), config.resume(),
-                config.runId());
+        JobConfig shipped = config.withOutput(out);
         JavaRDD<Row> rows = jsc.parallelize(work, partitions)
                 .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
@@ -260,10 +257,7 @@ public final class CaptionJob {
             CsvExport.write(tmp, ResultRow.columns(), cells);
             Path staged = new Path(output, "." + CSV + ".tmp");
             fs.copyFromLocalFile(false, true, new Path(tmp.toUri()), staged);
-            fs.delete(target, false);
-            if (!fs.rename(staged, target)) {
-                throw new IOException("could not rename " + staged + " to " + target);
-            }
+            HadoopFiles.moveIntoPlace(fs, staged, target);
             return target.toString();
         } finally {
             Files.deleteIfExists(tmp);
@@ -275,10 +269,7 @@ public final class CaptionJob {
         try (FSDataOutputStream out = fs.create(tmp, true)) {
             out.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(summary));
         }
-        fs.delete(target, false);
-        if (!fs.rename(tmp, target)) {
-            throw new IOException("could not rename " + tmp + " to " + target);
-        }
+        HadoopFiles.moveIntoPlace(fs, tmp, target);
     }
 
     private static double seconds(long since) {

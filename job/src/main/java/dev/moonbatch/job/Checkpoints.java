@@ -48,11 +48,7 @@ public final class Checkpoints {
                 out.write('\n');
             }
         }
-        Path target = new Path(dir, name);
-        fs.delete(target, false);
-        if (!fs.rename(tmp, target)) {
-            throw new IOException("could not rename " + tmp + " to " + target);
-        }
+        HadoopFiles.moveIntoPlace(fs, tmp, new Path(dir, name));
     }
 
     /** A row keyed by the output's column names, so Spark reads it back with the result schema. */

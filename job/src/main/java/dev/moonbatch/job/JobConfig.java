@@ -33,6 +33,12 @@ public record JobConfig(String input, String output, String model, String modelF
                 runtime.precision().name().toLowerCase(Locale.ROOT), maxNewTokens, search.key());
     }
 
+    /** The same run writing to {@code qualifiedOutput} (what executors get: a fully qualified path). */
+    public JobConfig withOutput(String qualifiedOutput) {
+        return new JobConfig(input, qualifiedOutput, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
+                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, runId);
+    }
+
     public JobConfig withRuntime(RuntimeOptions newRuntime) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
                 maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, runId);

@@ -215,7 +215,7 @@ public final class MoonbatchCli implements Callable<Integer> {
     private Task resolveTask(ModelBundle bundle) {
         String family = ModelLoader.familyOf(bundle);
         if (Task.QUERY.equals(task)) {
-            if (!ModelLoader.answersQuestions(bundle)) {
+            if (!ModelLoader.takesPrompts(bundle)) {
                 throw new IllegalArgumentException("--task: " + family + " only captions; it cannot answer questions");
             }
             if ((prompt == null) == (questions == null)) {
@@ -232,7 +232,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (prompt != null) {
             return new Task(Task.CAPTION, prompt);
         }
-        if ("vit-gpt2".equals(family)) {
+        if (!ModelLoader.takesPrompts(bundle)) {
             return Task.caption();
         }
         String key = family + ".caption." + mode;

@@ -16,14 +16,14 @@ import java.util.function.BiFunction;
 /** Opens a bundle and picks its family from {@code config.json}'s {@code model_type}. */
 public final class ModelLoader {
     /** A family: the ONNX components its bundle must have and how to build it. */
-    private record Family(String label, List<String> components,
+    private record Family(String label, boolean takesPrompts, List<String> components,
                           BiFunction<ModelBundle, RuntimeOptions, VisionLanguageModel> factory) {
     }
 
     private static final Map<String, Family> FAMILIES = Map.of(
-            "vision-encoder-decoder", new Family("vit-gpt2", VitGpt2.COMPONENTS, VitGpt2::new),
-            "idefics3", new Family("smolvlm", DecoderOnlyVlms.COMPONENTS, SmolVlm::new),
-            "moondream1", new Family("moondream2", DecoderOnlyVlms.COMPONENTS, Moondream2::new));
+            "vision-encoder-decoder", new Family("vit-gpt2", false, VitGpt2.COMPONENTS, VitGpt2::new),
+            "idefics3", new Family("smolvlm", true, DecoderOnlyVlms.COMPONENTS, SmolVlm::new),
+            "moondream1", new Family("moondream2", true, DecoderOnlyVlms.COMPONENTS, Moondream2::new));
 
     private static final long LOAD_STACK_BYTES = 64L << 20;
 
@@ -51,9 +51,9 @@ public final class ModelLoader {
         return family(bundle).label();
     }
 
-    /** Whether the family answers free-form questions (vit-gpt2 only captions). */
-    public static boolean answersQuestions(ModelBundle bundle) {
-        return !"vit-gpt2".equals(familyOf(bundle));
+    /** Whether the family reads a prompt: only those answer questions or take caption prompts (vit-gpt2 does not). */
+    public static boolean takesPrompts(ModelBundle bundle) {
+        return family(bundle).takesPrompts();
     }
 
     public static VisionLanguageModel load(Path dir, RuntimeOptions options) {
