@@ -30,6 +30,9 @@ import java.util.Map;
  * Its {@code tokenizer.json} gives {@code <image>} the id -200, which the Rust tokenizer refuses
  * (and, stripped naively, crashes on): we load a sanitized copy without that token and without the
  * post-processor, add BOS ourselves and put the image positions in by hand.
+ * <p>
+ * Images are resized as transformers.js does it in Node (sharp's bicubic affine), the reference
+ * this family is checked against token for token.
  */
 public final class Moondream2 extends DecoderOnlyVlm {
     private static final String IMAGE = "<image>";
@@ -45,7 +48,7 @@ public final class Moondream2 extends DecoderOnlyVlm {
 
     public Moondream2(ModelBundle bundle, RuntimeOptions options) {
         super(bundle, options, TextTokenizer.load(sanitizedTokenizer(bundle)));
-        this.preprocessor = new ImagePreprocessor(bundle.preprocessor());
+        this.preprocessor = new ImagePreprocessor(bundle.preprocessor(), ImagePreprocessor.Resizer.SHARP);
         this.imageToken = bundle.config().path("image_token_index").asLong(-200);
         this.bos = bundle.generation().bosTokenId();
         try {

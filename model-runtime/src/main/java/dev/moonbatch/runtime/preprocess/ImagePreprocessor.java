@@ -8,13 +8,29 @@ import java.util.List;
 
 /**
  * Image → pixel values as the bundle's {@code preprocessor_config.json} asks: RGB, resize with the
- * configured Pillow filter, rescale, normalize; channels first. Stateless and thread-safe.
+ * configured filter, rescale, normalize; channels first. Stateless and thread-safe.
  */
 public final class ImagePreprocessor {
+    /**
+     * Whose resize to reproduce: Pillow's (Python transformers; antialiased) or sharp's
+     * (transformers.js in Node; corner-aligned, no antialiasing). They differ by many levels on
+     * downscales, enough to flip a small model's near-tie; each family picks the reference it is
+     * checked against.
+     */
+    public enum Resizer {
+        PILLOW, SHARP
+    }
+
     private final PreprocessorConfig config;
+    private final Resizer resizer;
 
     public ImagePreprocessor(PreprocessorConfig config) {
+        this(config, Resizer.PILLOW);
+    }
+
+    public ImagePreprocessor(PreprocessorConfig config, Resizer resizer) {
         this.config = config;
+        this.resizer = resizer;
     }
 
     public int width() {
@@ -53,7 +69,9 @@ public final class ImagePreprocessor {
         if (config.doResize()) {
             outW = config.width();
             outH = config.height();
-            rgb = PilResize.resize(rgb, w, h, outW, outH, config.resample());
+            rgb = resizer == Resizer.SHARP
+                    ? SharpResize.resize(rgb, w, h, outW, outH, config.resample())
+                    : PilResize.resize(rgb, w, h, outW, outH, config.resample());
         }
         if (outW != config.width() || outH != config.height()) {
             throw new IllegalStateException("preprocessor_config.json has do_resize=false but the image is "

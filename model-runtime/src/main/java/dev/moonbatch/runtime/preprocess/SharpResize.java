@@ -3,7 +3,8 @@ package dev.moonbatch.runtime.preprocess;
 /**
  * transformers.js's {@code RawImage.resize(w, h, {resample})} in Node, which resizes with sharp
  * (libvips 8.18), not Pillow: resample 2 (bilinear) and 3 (bicubic) are {@code sharp.affine},
- * resample 1 (lanczos) is {@code sharp.resize({fit: 'fill', kernel: 'lanczos3'})}.
+ * resample 1 (lanczos) is {@code sharp.resize({fit: 'fill', kernel: 'lanczos3'})}. Bilinear and
+ * bicubic are bit-exact to it (checked on random images up- and downscaled); lanczos shrinking is not.
  */
 public final class SharpResize {
     private SharpResize() {
@@ -16,6 +17,7 @@ public final class SharpResize {
         }
         return switch (resample) {
             case 2 -> bilinearAffine(rgb, inW, inH, outW, outH);
+            case 3 -> bicubicAffine(rgb, inW, inH, outW, outH);
             case 1 -> lanczos3(rgb, inW, inH, outW, outH);
             default -> PilResize.resize(rgb, inW, inH, outW, outH, resample);
         };
@@ -122,6 +124,47 @@ public final class SharpResize {
                     }
                     int v = (acc + 2048) >> 12;
                     p |= Math.max(0, Math.min(255, v)) << shift;
+                }
+                out[y * w + x] = p;
+                ix += ia;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * sharp {@code .affine([w/W,0,0,h/H], {interpolator: 'bicubic'})}: the interpolator of
+     * {@link #bicubicAffine(int[], int, int, double, double)} with no input displacement
+     * (corner-aligned: output (x, y) samples input (ia*x, id*y)), no antialiasing, black outside.
+     */
+    static int[] bicubicAffine(int[] src, int W, int H, int w, int h) {
+        double a = (double) w / W;
+        double d = (double) h / H;
+        double tmp = 1.0 / (a * d);
+        double ia = tmp * d;
+        double id = tmp * a;
+        int[] out = new int[w * h];
+        for (int y = 0; y < h; y++) {
+            double iy = id * y + 2;   // space 2: the input embedded in a 2-pixel black border
+            double ix = 2;
+            int fy = (int) iy;
+            int[] cy = BICUBIC[(((int) (iy * 128) & 127) + 1) >> 1];
+            for (int x = 0; x < w; x++) {
+                int fx = (int) ix;
+                int[] cx = BICUBIC[(((int) (ix * 128) & 127) + 1) >> 1];
+                int p = 0;
+                for (int c = 0; c < 3; c++) {
+                    int shift = 16 - 8 * c;
+                    int acc = 0;
+                    for (int j = 0; j < 4; j++) {
+                        int yy = fy - 3 + j;
+                        int r = 0;
+                        for (int i = 0; i < 4; i++) {
+                            r += cx[i] * px(src, W, H, fx - 3 + i, yy, shift);
+                        }
+                        acc += cy[j] * ((r + 2048) >> 12);
+                    }
+                    p |= Math.max(0, Math.min(255, (acc + 2048) >> 12)) << shift;
                 }
                 out[y * w + x] = p;
                 ix += ia;
