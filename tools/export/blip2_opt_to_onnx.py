@@ -323,12 +323,12 @@ def export_bundle(model, config, onnx_dir, opset=OPSET):
 
 
 # ----------------------------------------------------------------------------- greedy over the bundle
-def ort_greedy(onnx_dir, pixel_values, prompt_ids, image_token_id, eos_ids, max_new_tokens):
+def ort_greedy(bundle_dir, pixel_values, prompt_ids, image_token_id, eos_ids, max_new_tokens):
     """What moonbatch does with the bundle, in onnxruntime: embed the prompt, put the image features at
     the image-token positions, decode greedily with the KV cache. Returns (new token ids, min top-1/top-2 gap)."""
     import numpy as np
     import onnxruntime as ort
-    sess = {n: ort.InferenceSession(os.path.join(onnx_dir, n + ".onnx"), providers=["CPUExecutionProvider"])
+    sess = {n: ort.InferenceSession(os.path.join(bundle_dir, "onnx", n + ".onnx"), providers=["CPUExecutionProvider"])
             for n in ("vision_encoder", "embed_tokens", "decoder_model_merged")}
     feats = sess["vision_encoder"].run(None, {"pixel_values": np.asarray(pixel_values, np.float32)})[0][0]
     ids = np.asarray(prompt_ids, np.int64)[None]

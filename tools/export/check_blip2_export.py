@@ -48,8 +48,43 @@ def shrunk_config(ref_dir):
         cfg = json.load(f)
     for name, values in SHRUNK.items():
         cfg.setdefault(name, {}).update(values)
+        cfg[name]["torch_dtype"] = "float32"     # the real text_config says float16 (its weights' storage)
     cfg["torch_dtype"] = "float32"
     return cfg
+
+
+def stage_diffs(model, config, bundle_dir, pixel_values, prompt_ids, image_token, log=print):
+    """Where a disagreement starts: transformers' own modules vs the exporter's torch graphs vs the ONNX
+    files, for the vision tower, the Q-Former output, the projected features and the prefill logits."""
+    import onnxruntime as ort
+    graph = exporter.VisionEncoderGraph(model, config)
+    pv = torch.as_tensor(pixel_values, dtype=torch.float32)
+    with torch.no_grad():
+        hf_vision = model.vision_model(pixel_values=pv).last_hidden_state
+        ones = torch.ones(hf_vision.shape[:-1], dtype=torch.long)
+        hf_q = model.qformer(query_embeds=model.query_tokens.expand(pv.shape[0], -1, -1),
+                             encoder_hidden_states=hf_vision, encoder_attention_mask=ones).last_hidden_state
+        hf_feats = model.language_projection(hf_q)
+        my_vision = graph.vision(pv)
+        my_q = graph.qformer(my_vision)
+        onnx_feats = ort.InferenceSession(os.path.join(bundle_dir, "onnx", "vision_encoder.onnx")).run(
+            None, {"pixel_values": pv.numpy()})[0]
+        ids = torch.tensor([prompt_ids])
+        emb = model.get_input_embeddings()(torch.where(ids == image_token, torch.zeros_like(ids), ids))
+        emb[ids == image_token] = hf_feats.reshape(-1, hf_feats.shape[-1])
+        mask = torch.ones_like(ids)
+        hf_logits = model.language_model(inputs_embeds=emb, attention_mask=mask).logits[0, -1]
+        my_logits = exporter.OptDecoderGraph(model, config)(emb, mask)[0][0, -1]
+        full_logits = model(pixel_values=pv, input_ids=ids, attention_mask=mask).logits[0, -1]
+    diffs = {"vision_tower": (my_vision - hf_vision).abs().max().item(),
+             "qformer": (my_q - hf_q).abs().max().item(),
+             "features_onnx_vs_transformers": float(abs(onnx_feats - hf_feats.numpy()).max()),
+             "prefill_logits_graph_vs_transformers": (my_logits - hf_logits).abs().max().item(),
+             "prefill_logits_graph_vs_full_forward": (my_logits - full_logits).abs().max().item(),
+             "config_image_token_id": getattr(model.config, "image_token_id", None),
+             "transformers_dtypes": sorted({str(p.dtype) for p in model.parameters()})}
+    log(f"[check] stage max |diff| (exporter graphs vs transformers): {diffs}")
+    return diffs
 
 
 def expected_prompt_ids(processor, config, text):
@@ -148,6 +183,7 @@ def main():
     except TypeError:
         config._attn_implementation = "eager"
         model = Blip2ForConditionalGeneration(config).eval()
+    model = model.float()
     randomize(model, args.seed)
     processor = Blip2Processor.from_pretrained(args.ref)
     if os.path.isdir(args.out):
@@ -157,11 +193,14 @@ def main():
     with open(os.path.join(args.out, "config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg_dict, f, indent=2)
     exporter.export_bundle(model, model.config, os.path.join(args.out, "onnx"))
-    ok = compare_with_transformers(model, processor, args.out, test_images(args.images, args.n_images), PROMPTS,
-                                   args.max_new_tokens)
+    images = test_images(args.images, args.n_images)
+    diffs = stage_diffs(model, model.config, args.out, processor(images=images[0], return_tensors="pt")["pixel_values"],
+                        expected_prompt_ids(processor, model.config, PROMPTS[2]), model.config.image_token_id
+                        if getattr(model.config, "image_token_id", None) else model.config.image_token_index)
+    ok = compare_with_transformers(model, processor, args.out, images, PROMPTS, args.max_new_tokens)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"transformers": transformers.__version__, "torch": torch.__version__, "ok": ok,
+            json.dump({"transformers": transformers.__version__, "torch": torch.__version__, "ok": ok, "stages": diffs,
                        "cases": compare_with_transformers.cases}, f, indent=1)
     sys.exit(0 if ok else 1)
 
