@@ -137,7 +137,9 @@ class VisionEncoderGraph(nn.Module):
         h = qf.layernorm(self.m.query_tokens.expand(image_embeds.shape[0], -1, -1))
         for layer in qf.encoder.layer:
             h = self.bert_attention(layer.attention, h, h)
-            if getattr(layer, "crossattention", None) is not None:
+            # has_cross_attention, not the attribute: whether a layer attends to the image is
+            # layer_idx % cross_attention_frequency == 0, and a version may build the module anyway
+            if getattr(layer, "has_cross_attention", getattr(layer, "crossattention", None) is not None):
                 h = self.bert_attention(layer.crossattention, h, image_embeds)
             inter = self.q_act(layer.intermediate_query.dense(h))
             h = layer.output_query.LayerNorm(layer.output_query.dense(inter) + h)
