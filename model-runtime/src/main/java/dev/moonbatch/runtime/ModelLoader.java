@@ -2,6 +2,7 @@ package dev.moonbatch.runtime;
 
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.family.Blip2;
 import dev.moonbatch.runtime.family.DecoderOnlyVlms;
 import dev.moonbatch.runtime.family.Moondream2;
 import dev.moonbatch.runtime.family.SmolVlm;
@@ -23,7 +24,8 @@ public final class ModelLoader {
     private static final Map<String, Family> FAMILIES = Map.of(
             "vision-encoder-decoder", new Family("vit-gpt2", false, VitGpt2.COMPONENTS, VitGpt2::new),
             "idefics3", new Family("smolvlm", true, DecoderOnlyVlms.COMPONENTS, SmolVlm::new),
-            "moondream1", new Family("moondream2", true, DecoderOnlyVlms.COMPONENTS, Moondream2::new));
+            "moondream1", new Family("moondream2", true, DecoderOnlyVlms.COMPONENTS, Moondream2::new),
+            "blip-2", new Family("blip2", true, DecoderOnlyVlms.COMPONENTS, Blip2::new));
 
     private static final long LOAD_STACK_BYTES = 64L << 20;
 

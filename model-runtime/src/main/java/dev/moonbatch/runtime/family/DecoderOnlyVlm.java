@@ -8,6 +8,7 @@ import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.generate.DecodingState;
@@ -69,6 +70,11 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     /** The prompt's token ids for this question, with {@link #imageTokenId()} at each image-feature position. */
     protected abstract long[] promptIds(String question, PreparedImage image);
 
+    /** The prompt's token ids for a task; a family whose prompt differs by task (BLIP-2's questions) overrides this. */
+    protected long[] promptIds(Task task, PreparedImage image) {
+        return promptIds(task.prompt(), image);
+    }
+
     /** The id that marks an image-feature position in {@link #promptIds}. */
     protected abstract long imageTokenId();
 
@@ -102,7 +108,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         List<Integer> lengths = new ArrayList<>(queries.size());
         for (Query q : queries) {
             float[] feats = features.get(q.image());
-            long[] ids = promptIds(q.task().prompt(), q.image());
+            long[] ids = promptIds(q.task(), q.image());
             float[] e = spliced(ids, feats);
             hidden = e.length / ids.length;
             embeds.add(e);

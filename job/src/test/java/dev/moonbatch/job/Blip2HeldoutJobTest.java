@@ -1,0 +1,93 @@
+package dev.moonbatch.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Spark job with the BLIP-2 test bundle over the held-out VQA set: captions (the family's
+ * {@code normal} prompt from conf/prompts.properties), then three questions per image from a
+ * --questions file into the same output. ≥ 95% of captions and answers exactly right, one row per
+ * (image, question) plus the caption rows, and each image vision-encoded once for its questions.
+ */
+class Blip2HeldoutJobTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void captionsAndAnswersHeldOutImages() throws Exception {
+        Path heldout = TestPaths.root().resolve("sample-data/heldout-vqa");
+        Map<String, String> truth = new HashMap<>();
+        List<String[]> questions = new ArrayList<>();
+        try (CSVParser p = CSVParser.parse(Files.newBufferedReader(heldout.resolve("questions.csv")),
+                CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get())) {
+            for (CSVRecord r : p) {
+                String file = r.get("image_path").substring("images/".length());
+                truth.put(file + "\u0000" + r.get("question"), r.get("answer"));
+                if (!r.get("question").isEmpty()) {
+                    questions.add(new String[] {file, r.get("question")});
+                }
+            }
+        }
+        Path questionsFile = tmp.resolve("questions.csv");
+        StringBuilder csv = new StringBuilder("image_path,question\n");
+        questions.forEach(q -> csv.append(q[0]).append(',').append(q[1]).append('\n'));
+        Files.writeString(questionsFile, csv);
+        Path model = TestPaths.root().resolve("sample-data/models/blip2-tiny");
+        Path out = tmp.resolve("out");
+        String input = heldout.resolve("images").toString();
+
+        CliRun captions = CliRun.of("--input", input, "--output", out.toString(), "--model", model.toString(),
+                "--master", "local[2]");
+        assertEquals(0, captions.exitCode(), captions.err());
+        JsonNode captionSummary = Outputs.summary(out);
+        long encodedBefore = ExecutorModels.imagesEncoded();
+        CliRun asked = CliRun.of("--input", input, "--output", out.toString(), "--model", model.toString(),
+                "--master", "local[2]", "--task", "query", "--questions", questionsFile.toString());
+        assertEquals(0, asked.exitCode(), asked.err());
+        long encodings = ExecutorModels.imagesEncoded() - encodedBefore;
+        JsonNode querySummary = Outputs.summary(out);
+
+        List<Row> rows = Outputs.rows(out);
+        long images = questions.stream().map(q -> q[0]).distinct().count();
+        assertEquals(images + questions.size(), rows.size(), "a caption row per image plus a row per question");
+        assertEquals(images, encodings, "each image vision-encoded once for its " + questions.size() / images + " questions");
+        assertTrue(rows.stream().allMatch(r -> r.getAs("error") == null), "no error rows");
+        int right = 0;
+        for (Row r : rows) {
+            String path = r.getAs("image_path");
+            String file = path.substring(path.lastIndexOf('/') + 1);
+            boolean query = "query".equals(r.getAs("task"));
+            if (!query) {
+                assertEquals("a photo of", r.getAs("prompt"), "captions use blip2.caption.normal");
+            }
+            String expected = truth.get(file + "\u0000" + (query ? r.getAs("prompt") : ""));
+            if (expected != null && expected.equals(r.getAs("text"))) {
+                right++;
+            } else {
+                System.out.println("blip2-tiny wrong: " + file + " '" + r.getAs("prompt") + "' expected '" + expected
+                        + "' got '" + r.getAs("text") + "'");
+            }
+        }
+        double accuracy = (double) right / rows.size();
+        System.out.printf("blip2-tiny job held-out: %d/%d = %.3f (%d images, %d questions, %d encodings for the "
+                        + "questions; captions %s images/s, questions %s images/s)%n", right, rows.size(), accuracy,
+                images, questions.size(), encodings, captionSummary.path("imagesPerSecond"),
+                querySummary.path("imagesPerSecond"));
+        assertTrue(accuracy >= 0.95, "held-out accuracy " + accuracy);
+    }
+}

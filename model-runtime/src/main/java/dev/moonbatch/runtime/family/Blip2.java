@@ -1,0 +1,136 @@
+package dev.moonbatch.runtime.family;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.moonbatch.runtime.PreparedImage;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.Task;
+import dev.moonbatch.runtime.bundle.BundleException;
+import dev.moonbatch.runtime.bundle.Json;
+import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.Tensors;
+import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
+import dev.moonbatch.runtime.text.SpecialTokens;
+import dev.moonbatch.runtime.text.TextTokenizer;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * BLIP-2 OPT (e.g. Salesforce/blip2-opt-2.7b) in the three-file layout that
+ * {@code tools/export/blip2_opt_to_onnx.py} writes (no public ONNX export exists): a 224×224
+ * {@code vision_encoder} (ViT + Q-Former + projection) gives {@code num_query_tokens} rows, which
+ * replace as many {@code <image>} tokens at the very start of the prompt, before the BOS token —
+ * transformers' Blip2Processor puts them there. Questions are asked as
+ * {@code Question: … Answer:}; a caption prompt ({@code a photo of}, or empty) is used as is.
+ * <p>
+ * Its {@code tokenizer_config.json} has {@code model_max_length} 1e30, which DJL cannot parse: the
+ * tokenizer is loaded from a copy with that value clamped.
+ */
+public final class Blip2 extends DecoderOnlyVlm {
+    private static final String IMAGE = "<image>";
+
+    private final ImagePreprocessor preprocessor;
+    private final long imageToken;
+    private final int queryTokens;
+
+    /** BLIP-2's prepared image: CHW pixel values. */
+    record Pixels(float[] values) implements PreparedImage {
+    }
+
+    public Blip2(ModelBundle bundle, RuntimeOptions options) {
+        super(bundle, options, TextTokenizer.load(tokenizerCopy(bundle)));
+        this.preprocessor = new ImagePreprocessor(bundle.preprocessor());
+        this.queryTokens = bundle.config().path("num_query_tokens").asInt(32);
+        long fromTokenizer = SpecialTokens.read(bundle.require("tokenizer.json")).require(IMAGE);
+        this.imageToken = bundle.config().path("image_token_index").asLong(fromTokenizer);
+        if (imageToken != fromTokenizer) {
+            throw new BundleException("config.json has image_token_index " + imageToken + " but tokenizer.json has "
+                    + IMAGE + " = " + fromTokenizer);
+        }
+        if (bundle.generation().bosTokenId() < 0) {
+            throw new BundleException("generation_config.json lacks bos_token_id (BLIP-2 OPT prompts start with it)");
+        }
+    }
+
+    /** The bundle's tokenizer files with {@code model_max_length} clamped to what a Java long holds. */
+    private static Path tokenizerCopy(ModelBundle bundle) {
+        try {
+            Path dir = Files.createTempDirectory("moonbatch-blip2-tokenizer");
+            dir.toFile().deleteOnExit();
+            Path json = dir.resolve("tokenizer.json");
+            Files.copy(bundle.require("tokenizer.json"), json);
+            json.toFile().deleteOnExit();
+            Path config = bundle.file("tokenizer_config.json");
+            if (Files.isRegularFile(config)) {
+                JsonNode cfg = Json.read(config);
+                if (cfg instanceof ObjectNode o && o.has("model_max_length")
+                        && !o.get("model_max_length").canConvertToLong()) {
+                    o.put("model_max_length", Integer.MAX_VALUE);
+                }
+                Path copy = dir.resolve("tokenizer_config.json");
+                Json.mapper().writeValue(copy.toFile(), cfg);
+                copy.toFile().deleteOnExit();
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new BundleException("cannot prepare BLIP-2's tokenizer: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String family() {
+        return "blip2";
+    }
+
+    @Override
+    public PreparedImage prepare(BufferedImage image) {
+        return new Pixels(preprocessor.pixelValues(image));
+    }
+
+    @Override
+    protected float[] encode(PreparedImage image) throws OrtException {
+        try (OnnxTensor pixels = Tensors.floats(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
+                preprocessor.height(), preprocessor.width())) {
+            return visionFeatures(Map.of("pixel_values", pixels));
+        }
+    }
+
+    /** The text after the image tokens: questions in BLIP-2's VQA form, caption prompts as they are. */
+    static String promptText(Task task) {
+        return Task.QUERY.equals(task.name()) ? "Question: " + task.prompt().strip() + " Answer:" : task.prompt();
+    }
+
+    @Override
+    protected long[] promptIds(Task task, PreparedImage image) {
+        return promptIds(promptText(task), image);
+    }
+
+    /** {@code <image>} × num_query_tokens, then the text with the tokenizer's BOS, as Blip2Processor builds it. */
+    @Override
+    protected long[] promptIds(String text, PreparedImage image) {
+        long[] tokens = tokenizer.encode(text, true);
+        if (tokens.length == 0 || tokens[0] != bundle.generation().bosTokenId()) {
+            long[] withBos = new long[tokens.length + 1];
+            withBos[0] = bundle.generation().bosTokenId();
+            System.arraycopy(tokens, 0, withBos, 1, tokens.length);
+            tokens = withBos;
+        }
+        long[] ids = new long[queryTokens + tokens.length];
+        Arrays.fill(ids, 0, queryTokens, imageToken);
+        System.arraycopy(tokens, 0, ids, queryTokens, tokens.length);
+        return ids;
+    }
+
+    @Override
+    protected long imageTokenId() {
+        return imageToken;
+    }
+}
