@@ -1,5 +1,6 @@
 package dev.moonbatch.job;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
@@ -29,7 +30,7 @@ class VlmQuestionsJobTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"smolvlm-tiny", "moondream2-tiny"})
+    @ValueSource(strings = {"smolvlm-tiny", "moondream2-tiny", "blip2-tiny"})
     void answersHeldOutQuestionsOneRowEachEncodingEachImageOnce(String bundle) throws Exception {
         Path heldout = TestPaths.root().resolve("sample-data/heldout-vqa");
         Map<String, String> truth = new HashMap<>();
@@ -55,10 +56,12 @@ class VlmQuestionsJobTest {
         CliRun captions = CliRun.of("--input", input, "--output", out.toString(), "--model", model.toString(),
                 "--master", "local[2]");
         assertEquals(0, captions.exitCode(), captions.err());
+        JsonNode captionSummary = Outputs.summary(out);
         long encodedBefore = ExecutorModels.imagesEncoded();
         CliRun asked = CliRun.of("--input", input, "--output", out.toString(), "--model", model.toString(),
                 "--master", "local[2]", "--task", "query", "--questions", questionsFile.toString());
         assertEquals(0, asked.exitCode(), asked.err());
+        JsonNode querySummary = Outputs.summary(out);
         long encodings = ExecutorModels.imagesEncoded() - encodedBefore;
 
         List<Row> rows = Outputs.rows(out);
@@ -79,8 +82,9 @@ class VlmQuestionsJobTest {
             }
         }
         double accuracy = (double) right / rows.size();
-        System.out.printf("%s job held-out: %d/%d = %.3f (%d images, %d questions, %d encodings for the questions)%n",
-                bundle, right, rows.size(), accuracy, images, questions.size(), encodings);
+        System.out.printf("%s job held-out: %d/%d = %.3f (%d images, %d questions, %d encodings for the questions; "
+                        + "captions %s images/s, questions %s images/s)%n", bundle, right, rows.size(), accuracy, images,
+                questions.size(), encodings, captionSummary.path("imagesPerSecond"), querySummary.path("imagesPerSecond"));
         assertTrue(rows.stream().allMatch(r -> r.getAs("error") == null), "no error rows");
         assertTrue(accuracy >= 0.95, bundle + ": " + right + "/" + rows.size() + " held-out captions and answers right");
     }
