@@ -13,6 +13,7 @@ import java.util.Optional;
 /** Opens ONNX Runtime sessions by file path (so external {@code .onnx_data} weights load) with our settings. */
 public final class OrtSessions {
     private static final Logger LOG = LoggerFactory.getLogger(OrtSessions.class);
+    private static final java.util.concurrent.atomic.AtomicBoolean FALLBACK_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private OrtSessions() {
     }
@@ -37,7 +38,9 @@ public final class OrtSessions {
                     if (!device.cpuFallback()) {
                         throw new DeviceUnavailable(cudaMessage(device, problem.get()));
                     }
-                    LOG.warn("{}: running {} on the CPU instead", cudaMessage(device, problem.get()), file.getFileName());
+                    if (!FALLBACK_WARNED.getAndSet(true)) {
+                        LOG.warn("{}: running on the CPU instead", cudaMessage(device, problem.get()));
+                    }
                 }
             }
             return env.createSession(file.toString(), so);

@@ -14,6 +14,7 @@ import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import dev.moonbatch.runtime.generate.Generator;
 import dev.moonbatch.runtime.generate.MergedDecoder;
+import dev.moonbatch.runtime.generate.Tensors;
 import dev.moonbatch.runtime.generate.TokenEmbedder;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
@@ -64,6 +65,11 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
             features.get(out);
             return out;
         }
+    }
+
+    /** A {@code pixel_values} tensor in the dtype the vision encoder declares (float16 in {@code _fp16} exports). */
+    protected final OnnxTensor pixelValues(FloatBuffer values, long... shape) throws OrtException {
+        return Tensors.floats(Tensors.inputType(vision, "pixel_values"), values, shape);
     }
 
     /** Image features of one prepared image: rows × hidden, flat. */

@@ -30,12 +30,15 @@ public final class MergedDecoder implements AutoCloseable {
     private final OrtSession session;
     private final Map<String, NodeInfo> pastInputs = new LinkedHashMap<>();
     private final Set<String> inputNames;
+    /** The declared dtype of {@code inputs_embeds} (float16 in {@code _fp16} exports). */
+    private final ai.onnxruntime.OnnxJavaType embedsType;
 
     public MergedDecoder(OrtSession session, String file) {
         this.session = session;
         try {
             Map<String, NodeInfo> inputs = session.getInputInfo();
             this.inputNames = inputs.keySet();
+            this.embedsType = Tensors.inputType(session, INPUTS_EMBEDS);
             inputs.forEach((name, info) -> {
                 if (name.startsWith(PAST_PREFIX)) {
                     pastInputs.put(name, info);
@@ -89,7 +92,7 @@ public final class MergedDecoder implements AutoCloseable {
             throw new IllegalStateException("this decoder takes input_ids: start it with start");
         }
         int hidden = promptEmbeds.length / (batch * length);
-        return new State(b -> Tensors.floats(java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
+        return new State(b -> Tensors.floats(embedsType, java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
                 batch, length, embedder, Map.of());
     }
 
@@ -118,11 +121,12 @@ public final class MergedDecoder implements AutoCloseable {
             throw new IllegalStateException("this decoder has no attention_mask input, so prompts of different "
                     + "lengths cannot share a batch");
         }
-        return new State(new RaggedPrompts(rowEmbeds, lengths, hidden, padPrefill), embedder);
+        return new State(new RaggedPrompts(rowEmbeds, lengths, hidden, padPrefill, embedsType), embedder);
     }
 
     /** Prompts of possibly different lengths as inputs_embeds rows. */
-    private record RaggedPrompts(List<float[]> rows, int[] lengths, int hidden, boolean padPrefill) {
+    private record RaggedPrompts(List<float[]> rows, int[] lengths, int hidden, boolean padPrefill,
+                                 ai.onnxruntime.OnnxJavaType type) {
         int maxLength() {
             return java.util.Arrays.stream(lengths).max().orElse(0);
         }
@@ -151,7 +155,7 @@ public final class MergedDecoder implements AutoCloseable {
                 buffer.position((i * len + len - lengths[chunk[i]]) * hidden);
                 buffer.put(row);
             }
-            return Tensors.floats(buffer.rewind(), chunk.length, len, hidden);
+            return Tensors.floats(type, buffer.rewind(), chunk.length, len, hidden);
         }
 
         /** Left padding of each row of a chunk. */
@@ -224,7 +228,7 @@ public final class MergedDecoder implements AutoCloseable {
             for (int i = 0; i < tokens.length; i++) {
                 ids[i] = new long[] {tokens[i]};
             }
-            return run(embedder != null ? embedder.embed(ids) : Tensors.longs(ids), 1, true);
+            return run(embedder != null ? embedder.embed(ids, embedsType) : Tensors.longs(ids), 1, true);
         }
 
         /** One decoder call; takes ownership of {@code tokens}. */

@@ -141,6 +141,31 @@ public final class Tensors {
         return OnnxTensor.createTensor(env(), dst, shape, first.type);
     }
 
+    /**
+     * A float tensor in the dtype a session declares for the input it feeds: float32 as is, float16
+     * (the {@code _fp16} / {@code _q4f16} exports' inputs) converted.
+     */
+    public static OnnxTensor floats(OnnxJavaType type, FloatBuffer data, long... shape) throws OrtException {
+        if (type == OnnxJavaType.FLOAT16) {
+            return OnnxTensor.createTensor(env(), ai.onnxruntime.platform.Fp16Conversions.convertFloatBufferToFp16Buffer(data),
+                    shape, OnnxJavaType.FLOAT16);
+        }
+        if (type != OnnxJavaType.FLOAT && type != null) {
+            throw new IllegalArgumentException("cannot feed float values to an input of type " + type);
+        }
+        return floats(data, shape);
+    }
+
+    /** The element type a session declares for one of its inputs (FLOAT if it is not a tensor or not there). */
+    public static OnnxJavaType inputType(ai.onnxruntime.OrtSession session, String input) {
+        try {
+            NodeInfo info = session.getInputInfo().get(input);
+            return info != null && info.getInfo() instanceof TensorInfo t ? t.type : OnnxJavaType.FLOAT;
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot read the inputs of a session: " + e.getMessage(), e);
+        }
+    }
+
     public static OnnxTensor floats(FloatBuffer data, long... shape) throws OrtException {
         return OnnxTensor.createTensor(env(), data, shape);
     }
