@@ -41,6 +41,11 @@ import java.util.concurrent.Future;
  */
 public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkItem>, Row> {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionCaptioner.class);
+    /**
+     * System property for benchmarks only ({@code bench/throughput.sh}): EOS does not stop generation,
+     * so every image costs exactly max_new_tokens steps, as in the raw loop and transformers.js legs.
+     */
+    static final String BENCH_IGNORE_EOS = "moonbatch.bench.ignoreEos";
 
     private final JobConfig config;
     private final SerializableConfiguration hadoopConf;
@@ -297,6 +302,10 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     /** Runs the answers as one batch; if it fails, runs them image by image so that only the culprit fails. */
     private void infer(VisionLanguageModel model, List<Answer> answers) {
         GenerationOptions options = config.search().apply(model.options(config.maxNewTokens()));
+        if (Boolean.getBoolean(BENCH_IGNORE_EOS)) {
+            options = new GenerationOptions(options.maxNewTokens(), List.of(), options.numBeams(), options.lengthPenalty(),
+                    options.earlyStopping(), options.noRepeatNgramSize(), options.repetitionPenalty());
+        }
         try {
             List<Generation> out = model.generate(answers.stream()
                     .map(a -> new Query(a.image.prepared, new Task(config.task().name(), a.prompt))).toList(), options);
