@@ -79,6 +79,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             t.setDaemon(true);
             return t;
         }) : null;
+        if (prefetcher != null && task != null) {
+            task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> prefetcher.shutdownNow());
+        }
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
             private final ImageDecoder decoder = new ImageDecoder(config.maxPixels());
