@@ -57,7 +57,8 @@ job() {
     --input "$WORK/images" --output "$out" --model "$MODEL" --master "$2" --batch-size "$3" \
     --max-new-tokens "$4" --task query --prompt "$PROMPT" --no-resume "${parts[@]}" \
     > "$WORK/$label.txt" 2> "$WORK/$label.time" || { tail -20 "$WORK/$label.time"; exit 1; }
-  IPS[$label]=$(num '[0-9.]+ images/s' "$WORK/$label.txt")
+  # the job prints images/s with 2 decimals; N / its job seconds keeps the precision
+  IPS[$label]=$(echo "$N / $(grep -oE 'in [0-9.]+ s' "$WORK/$label.txt" | head -1 | grep -oE '[0-9.]+')" | bc -l)
   TPS[$label]=$(echo "${IPS[$label]} * $4" | bc -l)
   RSS[$label]=$(rss_mb "$WORK/$label.time")
 }
