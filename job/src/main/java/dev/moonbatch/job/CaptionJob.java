@@ -85,7 +85,10 @@ public final class CaptionJob {
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<Map<String, PriorResult>> priorBroadcast = jsc.broadcast(prior);
-        JobConfig shipped = config.withOutput(out);
+        JobConfig shipped = config.withOutput(out).withBudget(config.budget().forPartitions(partitions));
+        shipped = shipped.withRuntime(shipped.runtime().withIntraOpThreads(shipped.budget().threads()));
+        LOG.info("{} ONNX Runtime threads per inference, at most {} inferences at once per executor, prefetch {}",
+                shipped.budget().threads(), shipped.budget().inferenceSlots(), shipped.budget().prefetch() ? "on" : "off");
         JavaRDD<Row> rows = jsc.parallelize(work, partitions)
                 .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);

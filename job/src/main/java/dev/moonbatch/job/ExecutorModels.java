@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -22,8 +23,12 @@ public final class ExecutorModels {
     record Key(String modelDir, RuntimeOptions options) {
     }
 
-    /** A loaded model and how many tasks use it now and at most. */
-    private record Loaded(VisionLanguageModel model, AtomicInteger inUse, AtomicInteger peak) {
+    /**
+     * A loaded model, how many tasks use it now and at most, and the gate that lets at most
+     * {@link ThreadBudget#inferenceSlots()} of them run inference at once.
+     */
+    private record Loaded(VisionLanguageModel model, AtomicInteger inUse, AtomicInteger peak, Semaphore slots,
+                          AtomicInteger inferring, AtomicInteger peakInferring) {
     }
 
     private static final Map<Key, Loaded> MODELS = new ConcurrentHashMap<>();
@@ -51,6 +56,25 @@ public final class ExecutorModels {
             return loaded.model();
         }
 
+        /**
+         * Runs one inference once an executor-wide slot is free: however many tasks share the model,
+         * no more inferences run at once than the cores have room for (threads × slots ≤ cores),
+         * and only that many batches' activations and caches are in memory.
+         */
+        public <T> T infer(Inference<T> work) throws Exception {
+            loaded.slots().acquireUninterruptibly();
+            try {
+                loaded.peakInferring().accumulateAndGet(loaded.inferring().incrementAndGet(), Math::max);
+                try {
+                    return work.run(loaded.model());
+                } finally {
+                    loaded.inferring().decrementAndGet();
+                }
+            } finally {
+                loaded.slots().release();
+            }
+        }
+
         @Override
         public void close() {
             if (!closed) {
@@ -60,13 +84,28 @@ public final class ExecutorModels {
         }
     }
 
+    /** One inference on the shared model. */
+    @FunctionalInterface
+    public interface Inference<T> {
+        T run(VisionLanguageModel model) throws Exception;
+    }
+
     public static Lease acquire(String modelDir, RuntimeOptions options) {
+        return acquire(modelDir, options, Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param inferenceSlots inferences allowed at once on this model in this JVM (fixed by the
+     *                       first acquire, which loads it; every task of a job passes the same)
+     */
+    public static Lease acquire(String modelDir, RuntimeOptions options, int inferenceSlots) {
         Loaded loaded = MODELS.computeIfAbsent(new Key(modelDir, options), key -> {
             long start = System.nanoTime();
             VisionLanguageModel model = ModelLoader.load(Path.of(key.modelDir()), key.options());
             LOG.info("loaded model {} in {} ms ({} loads in this JVM)",
                     model.name(), (System.nanoTime() - start) / 1_000_000, LOADS.incrementAndGet());
-            return new Loaded(model, new AtomicInteger(), new AtomicInteger());
+            return new Loaded(model, new AtomicInteger(), new AtomicInteger(), new Semaphore(Math.max(1, inferenceSlots)),
+                    new AtomicInteger(), new AtomicInteger());
         });
         return new Lease(loaded);
     }
@@ -80,6 +119,12 @@ public final class ExecutorModels {
     public static int peakConcurrentTasks(String modelDir, RuntimeOptions options) {
         Loaded loaded = MODELS.get(new Key(modelDir, options));
         return loaded == null ? 0 : loaded.peak().get();
+    }
+
+    /** The most inferences that ran at the same time on this model in this JVM (0 if never loaded). */
+    public static int peakConcurrentInferences(String modelDir, RuntimeOptions options) {
+        Loaded loaded = MODELS.get(new Key(modelDir, options));
+        return loaded == null ? 0 : loaded.peakInferring().get();
     }
 
     /** Images vision-encoded by every model this JVM has loaded. */

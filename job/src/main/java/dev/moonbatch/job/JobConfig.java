@@ -17,12 +17,18 @@ import java.util.Locale;
  * @param questionsFile    CSV of {@code image_path,question} (several per image allowed), or null
  * @param search           beam search settings from the command line over the bundle's defaults
  * @param resume           reuse earlier successful rows with the same content and options
+ * @param budget           threads per inference, inference slots per executor, prefetch (set once Spark is up)
  */
 public record JobConfig(String input, String output, String model, String modelFingerprint, String master,
                         int batchSize, int maxNewTokens, int partitions,
                         long maxPixels, long maxFileBytes, Task task, String questionsFile,
                         GenerationOverrides search, RuntimeOptions runtime,
-                        boolean resume, String runId) implements Serializable {
+                        boolean resume, String runId, ThreadBudget budget) implements Serializable {
+
+    public JobConfig {
+        budget = budget == null ? ThreadBudget.derive(Math.max(1, runtime.intraOpThreads()), 1, runtime.intraOpThreads())
+                : budget;
+    }
 
     /**
      * The settings that change what the model writes; a row is reused only when they are equal.
@@ -36,11 +42,17 @@ public record JobConfig(String input, String output, String model, String modelF
     /** The same run writing to {@code qualifiedOutput} (what executors get: a fully qualified path). */
     public JobConfig withOutput(String qualifiedOutput) {
         return new JobConfig(input, qualifiedOutput, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
-                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, runId);
+                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, runId, budget);
     }
 
     public JobConfig withRuntime(RuntimeOptions newRuntime) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
-                maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, runId);
+                maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, runId, budget);
+    }
+
+    /** The same run with this executor thread budget (threads per inference, inference slots, prefetch). */
+    public JobConfig withBudget(ThreadBudget newBudget) {
+        return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
+                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, runId, newBudget);
     }
 }

@@ -1,6 +1,8 @@
 package dev.moonbatch.job;
 
+import dev.moonbatch.runtime.Device;
 import dev.moonbatch.runtime.ModelLoader;
+import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.bundle.BundleException;
@@ -68,6 +70,13 @@ public final class MoonbatchCli implements Callable<Integer> {
 
     @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 (default ${DEFAULT-VALUE}).")
     String precision;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "Where ONNX Runtime runs: cpu (default) or cuda[:N] (needs the -Pcuda build and CUDA 12 + cuDNN 9).")
+    String device;
+
+    @Option(names = "--device-fallback", defaultValue = "false", negatable = true, fallbackValue = "true",
+            description = "With --device cuda: run on the CPU (with a warning) where CUDA cannot start, instead of failing (default ${DEFAULT-VALUE}).")
+    boolean deviceFallback;
 
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime threads per inference; 0 = executor cores / concurrent tasks (default).")
     int threads;
@@ -202,13 +211,33 @@ public final class MoonbatchCli implements Callable<Integer> {
         search.validate();
         requireInput(input);
         requireOutput(output, input);
-        RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads);
+        RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads)
+                .withDevice(requireDevice(Device.parse(device, deviceFallback)));
         String modelDir = model != null ? model : defaultModel();
         ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), runtime);
         Task resolved = resolveTask(bundle);
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle), master,
                 batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
-                resolved, questions, search, runtime, resume, newRunId());
+                resolved, questions, search, runtime, resume, newRunId(), null);
+    }
+
+    /**
+     * A GPU that this build or this machine cannot drive is a configuration error up front (the
+     * driver probes the CUDA execution provider), unless --device-fallback lets the job run on the CPU.
+     */
+    private Device requireDevice(Device wanted) {
+        if (!wanted.isGpu()) {
+            return wanted;
+        }
+        var problem = OrtSessions.cudaProblem(wanted.cudaIndex());
+        if (problem.isPresent()) {
+            if (!wanted.cpuFallback()) {
+                throw new IllegalArgumentException(OrtSessions.cudaMessage(wanted, problem.get()));
+            }
+            err.println("moonbatch: warning: " + OrtSessions.cudaMessage(wanted, problem.get()) + "; running on the CPU");
+            return Device.CPU;
+        }
+        return wanted;
     }
 
     /** The task with its prompt: --prompt, else (captions) the family's prompt for --mode. */
@@ -305,20 +334,24 @@ public final class MoonbatchCli implements Callable<Integer> {
         return Path.of(home, "sample-data", "models", "vit-gpt2-tiny").toString();
     }
 
-    /** ONNX Runtime threads: the executor's cores shared by the tasks that run at once, unless set. */
-    private static JobConfig withThreads(JobConfig c, SparkSession spark) {
-        if (c.runtime().intraOpThreads() > 0) {
-            return c;
-        }
+    /**
+     * ONNX Runtime threads per inference and inference slots per executor, from the executor's
+     * cores and the tasks it runs at once ({@link ThreadBudget}); {@code --threads} fixes the threads.
+     */
+    static JobConfig withThreads(JobConfig c, SparkSession spark) {
         var conf = spark.sparkContext().getConf();
         boolean local = conf.get("spark.master").startsWith("local");
         int cores = local ? Runtime.getRuntime().availableProcessors()
                 : conf.getInt("spark.executor.cores", Runtime.getRuntime().availableProcessors());
-        int tasks = Math.max(1, cores / conf.getInt("spark.task.cpus", 1));
+        int tasks;
         if (local) {
-            tasks = Math.max(1, Math.min(tasks, spark.sparkContext().defaultParallelism()));
+            // local[N] runs N tasks at once whatever the machine has
+            tasks = Math.max(1, spark.sparkContext().defaultParallelism());
+        } else {
+            tasks = Math.max(1, cores / conf.getInt("spark.task.cpus", 1));
         }
-        return c.withRuntime(new RuntimeOptions(c.runtime().precision(), Math.max(1, cores / tasks)));
+        ThreadBudget budget = ThreadBudget.derive(cores, tasks, c.runtime().intraOpThreads());
+        return c.withRuntime(c.runtime().withIntraOpThreads(budget.threads())).withBudget(budget);
     }
 
     private void report(RunSummary s, SparkSession spark) {

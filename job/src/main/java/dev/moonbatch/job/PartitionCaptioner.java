@@ -27,6 +27,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The work of one Spark partition: images (each with its prompts) in, one result row per image
@@ -37,6 +41,11 @@ import java.util.NoSuchElementException;
  */
 public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkItem>, Row> {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionCaptioner.class);
+    /**
+     * System property for benchmarks only ({@code bench/throughput.sh}): EOS does not stop generation,
+     * so every image costs exactly max_new_tokens steps, as in the raw loop and transformers.js legs.
+     */
+    static final String BENCH_IGNORE_EOS = "moonbatch.bench.ignoreEos";
 
     private final JobConfig config;
     private final SerializableConfiguration hadoopConf;
@@ -62,28 +71,44 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         if (!items.hasNext()) {
             return Collections.emptyIterator();
         }
-        ExecutorModels.Lease lease = ExecutorModels.acquire(config.model(), config.runtime());
+        ExecutorModels.Lease lease = ExecutorModels.acquire(config.model(), config.runtime(),
+                config.budget().inferenceSlots());
         TaskContext task = TaskContext.get();
+        ExecutorService prefetcher = config.budget().prefetch() ? Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "moonbatch-prefetch");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+        if (prefetcher != null && task != null) {
+            task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> prefetcher.shutdownNow());
+        }
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
             private final ImageDecoder decoder = new ImageDecoder(config.maxPixels());
+            private Future<PreparedBatch> upcoming;
             private int batchIndex;
             private boolean released;
 
             @Override
             public boolean hasNext() {
-                while (ready.isEmpty() && items.hasNext()) {
-                    List<WorkItem> batch = new ArrayList<>(config.batchSize());
-                    while (batch.size() < config.batchSize() && items.hasNext()) {
-                        batch.add(items.next());
+                while (ready.isEmpty() && (upcoming != null || items.hasNext())) {
+                    PreparedBatch current = upcoming != null ? await(upcoming) : prepare(lease.model(), decoder, take(items));
+                    upcoming = null;
+                    if (prefetcher != null && items.hasNext()) {
+                        // the next batch is read, decoded and preprocessed while this one is inferred
+                        List<WorkItem> next = take(items);
+                        upcoming = prefetcher.submit(() -> prepare(lease.model(), decoder, next));
                     }
-                    List<ResultRow> rows = processBatch(lease.model(), decoder, batch);
+                    List<ResultRow> rows = finish(lease, current);
                     checkpoint(task, batchIndex++, rows);
                     rows.forEach(r -> ready.add(r.toRow()));
                 }
                 if (ready.isEmpty() && !released) {
                     released = true;
                     lease.close();
+                    if (prefetcher != null) {
+                        prefetcher.shutdownNow();
+                    }
                 }
                 return !ready.isEmpty();
             }
@@ -96,6 +121,33 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                 return ready.poll();
             }
         };
+    }
+
+    private List<WorkItem> take(Iterator<WorkItem> items) {
+        List<WorkItem> batch = new ArrayList<>(config.batchSize());
+        while (batch.size() < config.batchSize() && items.hasNext()) {
+            batch.add(items.next());
+        }
+        return batch;
+    }
+
+    private static PreparedBatch await(Future<PreparedBatch> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while preparing a batch", e);
+        } catch (ExecutionException e) {
+            // prepare() turns every image failure into a row; what escapes is a broken deployment
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        }
     }
 
     /** Saves this batch's freshly computed successful rows, so a dead driver does not lose them. */
@@ -144,7 +196,17 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
     }
 
+    /** A batch after reading, hashing, reuse lookup, decoding and preprocessing: ready for the model. */
+    record PreparedBatch(List<Answer> answers) {
+    }
+
     List<ResultRow> processBatch(VisionLanguageModel model, ImageDecoder decoder, List<WorkItem> items) {
+        PreparedBatch prepared = prepare(model, decoder, items);
+        return finish(model, prepared, answers -> infer(model, answers));
+    }
+
+    /** Everything before inference; thread-confined to whoever calls it (the task, or its prefetch thread). */
+    PreparedBatch prepare(VisionLanguageModel model, ImageDecoder decoder, List<WorkItem> items) {
         List<Answer> answers = new ArrayList<>();
         for (WorkItem item : items) {
             Image image = new Image(item);
@@ -170,16 +232,39 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             image.ownNanos = System.nanoTime() - start;
             answers.addAll(mine);
         }
+        return new PreparedBatch(answers);
+    }
+
+    private List<ResultRow> finish(ExecutorModels.Lease lease, PreparedBatch batch) {
+        return finish(lease.model(), batch, answers -> {
+            try {
+                lease.infer(model -> {
+                    infer(model, answers);
+                    return null;
+                });
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** Inference (through {@code inference}) and the batch's rows. */
+    private List<ResultRow> finish(VisionLanguageModel model, PreparedBatch batch,
+                                   java.util.function.Consumer<List<Answer>> inference) {
+        List<Answer> answers = batch.answers();
         List<Answer> toCompute = answers.stream()
                 .filter(a -> a.text == null && a.image.error == null && a.image.prepared != null).toList();
         long inferenceNanos = 0;
         if (!toCompute.isEmpty()) {
             long start = System.nanoTime();
-            infer(model, toCompute);
+            inference.accept(toCompute);
             inferenceNanos = (System.nanoTime() - start) / toCompute.size();
         }
         List<ResultRow> rows = new ArrayList<>(answers.size());
         for (Answer a : answers) {
+            a.image.prepared = null; // let the pixels go as soon as the batch is done
             String error = a.image.error != null && a.text == null ? a.image.error : a.error;
             long nanos = a.image.ownNanos / Math.max(1, a.image.item.prompts().size()) + (a.computed ? inferenceNanos : 0);
             rows.add(new ResultRow(a.image.item.path(), a.image.sha256, a.image.width, a.image.height, model.name(),
@@ -220,6 +305,10 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     /** Runs the answers as one batch; if it fails, runs them image by image so that only the culprit fails. */
     private void infer(VisionLanguageModel model, List<Answer> answers) {
         GenerationOptions options = config.search().apply(model.options(config.maxNewTokens()));
+        if (Boolean.getBoolean(BENCH_IGNORE_EOS)) {
+            options = new GenerationOptions(options.maxNewTokens(), List.of(), options.numBeams(), options.lengthPenalty(),
+                    options.earlyStopping(), options.noRepeatNgramSize(), options.repetitionPenalty());
+        }
         try {
             List<Generation> out = model.generate(answers.stream()
                     .map(a -> new Query(a.image.prepared, new Task(config.task().name(), a.prompt))).toList(), options);

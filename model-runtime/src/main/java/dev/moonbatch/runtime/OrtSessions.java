@@ -4,26 +4,82 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.moonbatch.runtime.bundle.BundleException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Opens ONNX Runtime sessions by file path (so external {@code .onnx_data} weights load) with our settings. */
 public final class OrtSessions {
+    private static final Logger LOG = LoggerFactory.getLogger(OrtSessions.class);
+    private static final java.util.concurrent.atomic.AtomicBoolean FALLBACK_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
+
     private OrtSessions() {
     }
 
+    /**
+     * A session on {@code options.device()}. A GPU that cannot be used is a {@link DeviceUnavailable}
+     * naming the cause, unless the device allows falling back to the CPU (then a warning).
+     */
     public static OrtSession open(Path file, RuntimeOptions options) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            // ALL_OPT with the default CPU arena; the alternatives are measured in docs/performance.md.
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             so.setInterOpNumThreads(1);
             if (options.intraOpThreads() > 0) {
                 so.setIntraOpNumThreads(options.intraOpThreads());
             }
+            Device device = options.device();
+            if (device.isGpu()) {
+                Optional<String> problem = addCuda(so, device.cudaIndex());
+                if (problem.isPresent()) {
+                    if (!device.cpuFallback()) {
+                        throw new DeviceUnavailable(cudaMessage(device, problem.get()));
+                    }
+                    if (!FALLBACK_WARNED.getAndSet(true)) {
+                        LOG.warn("{}: running on the CPU instead", cudaMessage(device, problem.get()));
+                    }
+                }
+            }
             return env.createSession(file.toString(), so);
         } catch (OrtException e) {
             throw new BundleException("cannot load " + file.getParent().getFileName() + "/" + file.getFileName()
                     + " into ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Why CUDA device {@code index} cannot be used by this build on this machine, or empty when it
+     * can: a cheap probe (no model loaded) the driver runs before the job starts.
+     */
+    public static Optional<String> cudaProblem(int index) {
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            return addCuda(so, index);
+        }
+    }
+
+    public static String cudaMessage(Device device, String problem) {
+        return "--device " + device + ": the CUDA execution provider is not available (" + problem + "). It needs the "
+                + "GPU build (mvn -Pcuda package: onnxruntime_gpu) and CUDA 12 + cuDNN 9 libraries on the machine; "
+                + "--device-fallback runs on the CPU instead";
+    }
+
+    private static Optional<String> addCuda(OrtSession.SessionOptions so, int index) {
+        try {
+            so.addCUDA(index);
+            return Optional.empty();
+        } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+            String m = e.getMessage();
+            return Optional.of(m == null || m.isBlank() ? e.getClass().getSimpleName() : m.strip());
+        }
+    }
+
+    /** The wanted GPU cannot be used (a configuration error: the build or the machine lacks CUDA). */
+    public static final class DeviceUnavailable extends BundleException {
+        public DeviceUnavailable(String message) {
+            super(message);
         }
     }
 }

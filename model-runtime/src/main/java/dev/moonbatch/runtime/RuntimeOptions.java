@@ -5,14 +5,24 @@ import dev.moonbatch.runtime.bundle.Precision;
 import java.io.Serializable;
 
 /**
- * How to load a bundle: which weight variant and how many ONNX Runtime threads per session.
- * Part of the per-executor model cache key, so two different option sets never share a model.
+ * How to load a bundle: which weight variant, on which device, and how many ONNX Runtime threads
+ * per session. Part of the per-executor model cache key, so two different option sets never share a model.
  *
  * @param intraOpThreads threads one inference may use; 0 lets ONNX Runtime pick (all cores)
  * @param hoistInvariants compute the decoder's per-image work once per image rather than once per
  *                        token (a checked, cached graph rewrite: {@code runtime.graph.HoistedDecoder})
+ * @param device          CPU or a CUDA GPU
  */
-public record RuntimeOptions(Precision precision, int intraOpThreads, boolean hoistInvariants) implements Serializable {
+public record RuntimeOptions(Precision precision, int intraOpThreads, boolean hoistInvariants, Device device)
+        implements Serializable {
+    public RuntimeOptions {
+        device = device == null ? Device.CPU : device;
+    }
+
+    public RuntimeOptions(Precision precision, int intraOpThreads, boolean hoistInvariants) {
+        this(precision, intraOpThreads, hoistInvariants, Device.CPU);
+    }
+
     public RuntimeOptions(Precision precision, int intraOpThreads) {
         this(precision, intraOpThreads, true);
     }
@@ -22,6 +32,14 @@ public record RuntimeOptions(Precision precision, int intraOpThreads, boolean ho
     }
 
     public RuntimeOptions withHoistInvariants(boolean on) {
-        return new RuntimeOptions(precision, intraOpThreads, on);
+        return new RuntimeOptions(precision, intraOpThreads, on, device);
+    }
+
+    public RuntimeOptions withIntraOpThreads(int threads) {
+        return new RuntimeOptions(precision, threads, hoistInvariants, device);
+    }
+
+    public RuntimeOptions withDevice(Device newDevice) {
+        return new RuntimeOptions(precision, intraOpThreads, hoistInvariants, newDevice);
     }
 }

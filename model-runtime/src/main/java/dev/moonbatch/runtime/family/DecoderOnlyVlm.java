@@ -15,6 +15,7 @@ import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import dev.moonbatch.runtime.generate.Generator;
 import dev.moonbatch.runtime.generate.MergedDecoder;
+import dev.moonbatch.runtime.generate.Tensors;
 import dev.moonbatch.runtime.generate.TokenEmbedder;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
@@ -44,11 +45,14 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     private final TokenEmbedder embedder;
     private final MergedDecoder decoder;
     private final AtomicLong encoded = new AtomicLong();
+    /** One padded prefill call per batch (GPU) rather than one per prompt length (CPU). */
+    private final boolean padPrefill;
 
     DecoderOnlyVlm(ModelBundle bundle, RuntimeOptions options, TextTokenizer tokenizer) {
         this.bundle = bundle;
         this.tokenizer = tokenizer;
         this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
+        this.padPrefill = options.device().isGpu();
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options),
                 "onnx/" + options.precision().fileName(DECODER));
@@ -62,6 +66,11 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
             features.get(out);
             return out;
         }
+    }
+
+    /** A {@code pixel_values} tensor in the dtype the vision encoder declares (float16 in {@code _fp16} exports). */
+    protected final OnnxTensor pixelValues(FloatBuffer values, long... shape) throws OrtException {
+        return Tensors.floats(Tensors.inputType(vision, "pixel_values"), values, shape);
     }
 
     /** Image features of one prepared image: rows × hidden, flat. */
@@ -95,6 +104,19 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
 
     @Override
     public List<Generation> generate(List<Query> queries, GenerationOptions options) throws OrtException {
+        return generate(queries, options, padPrefill);
+    }
+
+    /**
+     * All queries decode as one batch, however long their prompts: rows are left-padded with an
+     * attention mask ({@link MergedDecoder#startWithEmbeddings(List, int, TokenEmbedder, boolean)}),
+     * and a row that finishes leaves the batch. {@code padPrefill} picks one padded prefill call
+     * (transformers.js's way) or one call per prompt length with the caches padded afterwards.
+     */
+    List<Generation> generate(List<Query> queries, GenerationOptions options, boolean padPrefill) throws OrtException {
+        if (queries.isEmpty()) {
+            return List.of();
+        }
         Map<PreparedImage, float[]> features = new IdentityHashMap<>();
         for (Query q : queries) {
             if (!features.containsKey(q.image())) {
@@ -104,40 +126,47 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         }
         int hidden = -1;
         List<float[]> embeds = new ArrayList<>(queries.size());
-        List<long[]> prompts = new ArrayList<>(queries.size());
-        List<Integer> lengths = new ArrayList<>(queries.size());
-        for (Query q : queries) {
-            float[] feats = features.get(q.image());
+        long[][] promptIds = new long[queries.size()][];
+        for (int i = 0; i < queries.size(); i++) {
+            Query q = queries.get(i);
             long[] ids = promptIds(q.task(), q.image());
-            float[] e = spliced(ids, feats);
+            float[] e = spliced(ids, features.get(q.image()));
             hidden = e.length / ids.length;
             embeds.add(e);
-            prompts.add(ids);
-            lengths.add(ids.length);
+            promptIds[i] = ids;
         }
-        // Prompts of equal length decode together (no padding needed); each group is one batch.
-        Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
-        for (int i = 0; i < queries.size(); i++) {
-            byLength.computeIfAbsent(lengths.get(i), k -> new ArrayList<>()).add(i);
-        }
+        features.clear(); // the spliced embeddings hold them now; let the rows go before decoding
         Generation[] out = new Generation[queries.size()];
-        for (Map.Entry<Integer, List<Integer>> group : byLength.entrySet()) {
-            int len = group.getKey();
-            List<Integer> members = group.getValue();
-            float[] batch = new float[members.size() * len * hidden];
-            long[][] promptIds = new long[members.size()][];
-            for (int m = 0; m < members.size(); m++) {
-                System.arraycopy(embeds.get(members.get(m)), 0, batch, m * len * hidden, len * hidden);
-                promptIds[m] = prompts.get(members.get(m));
+        for (int[] group : batches(promptIds)) {
+            List<float[]> rows = new ArrayList<>(group.length);
+            long[][] ids = new long[group.length][];
+            for (int m = 0; m < group.length; m++) {
+                rows.add(embeds.get(group[m]));
+                ids[m] = promptIds[group[m]];
             }
-            try (DecodingState state = decoder.startWithEmbeddings(batch, members.size(), len, embedder)) {
-                List<long[]> ids = Generator.generate(state, options, promptIds);
-                for (int m = 0; m < members.size(); m++) {
-                    out[members.get(m)] = new Generation(ids.get(m), tokenizer.decode(ids.get(m)).strip());
+            try (DecodingState state = decoder.startWithEmbeddings(rows, hidden, embedder, padPrefill)) {
+                List<long[]> generated = Generator.generate(state, options, ids);
+                for (int m = 0; m < group.length; m++) {
+                    out[group[m]] = new Generation(generated.get(m), tokenizer.decode(generated.get(m)).strip());
                 }
             }
         }
         return List.of(out);
+    }
+
+    /**
+     * The decoding batches: every query in one, unless the export takes no {@code attention_mask}
+     * (then padding is impossible and prompts of equal length go together).
+     */
+    private List<int[]> batches(long[][] promptIds) {
+        if (decoder.hasInput("attention_mask")) {
+            return List.of(java.util.stream.IntStream.range(0, promptIds.length).toArray());
+        }
+        Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+        for (int i = 0; i < promptIds.length; i++) {
+            byLength.computeIfAbsent(promptIds[i].length, k -> new ArrayList<>()).add(i);
+        }
+        return byLength.values().stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toList();
     }
 
     /** Token embeddings of the prompt with the image's feature rows at its image-token positions. */

@@ -107,7 +107,7 @@ public final class Moondream2 extends DecoderOnlyVlm {
 
     @Override
     protected float[] encode(PreparedImage image) throws OrtException {
-        try (OnnxTensor pixels = Tensors.floats(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
+        try (OnnxTensor pixels = pixelValues(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
                 preprocessor.height(), preprocessor.width())) {
             return visionFeatures(Map.of("pixel_values", pixels));
         }

@@ -60,7 +60,7 @@ public final class SmolVlm extends DecoderOnlyVlm {
             maskBytes.put((byte) (m ? 1 : 0));
         }
         maskBytes.flip();
-        try (OnnxTensor pixels = Tensors.floats(FloatBuffer.wrap(batch.pixelValues()), batch.pixelValuesShape());
+        try (OnnxTensor pixels = pixelValues(FloatBuffer.wrap(batch.pixelValues()), batch.pixelValuesShape());
              OnnxTensor attention = OnnxTensor.createTensor(Tensors.env(), maskBytes, batch.pixelAttentionMaskShape(), OnnxJavaType.BOOL)) {
             return visionFeatures(Map.of("pixel_values", pixels, "pixel_attention_mask", attention));
         }

@@ -118,7 +118,8 @@ public final class VitGpt2 implements VisionLanguageModel {
         int n = images.size();
         encoded.addAndGet(n);
         var pixels = preprocessor.batch(images.stream().map(p -> ((Pixels) p).values()).toList());
-        try (OnnxTensor pixelValues = Tensors.floats(pixels, n, 3, preprocessor.height(), preprocessor.width());
+        try (OnnxTensor pixelValues = Tensors.floats(Tensors.inputType(encoder, "pixel_values"), pixels, n, 3,
+                preprocessor.height(), preprocessor.width());
              OrtSession.Result encoded = encoder.run(Map.of("pixel_values", pixelValues))) {
             OnnxTensor hidden = (OnnxTensor) encoded.get("last_hidden_state").orElseGet(() -> encoded.get(0));
             long[][] start = new long[n][];

@@ -30,12 +30,15 @@ public final class MergedDecoder implements AutoCloseable {
     private final OrtSession session;
     private final Map<String, NodeInfo> pastInputs = new LinkedHashMap<>();
     private final Set<String> inputNames;
+    /** The declared dtype of {@code inputs_embeds} (float16 in {@code _fp16} exports). */
+    private final ai.onnxruntime.OnnxJavaType embedsType;
 
     public MergedDecoder(OrtSession session, String file) {
         this.session = session;
         try {
             Map<String, NodeInfo> inputs = session.getInputInfo();
             this.inputNames = inputs.keySet();
+            this.embedsType = Tensors.inputType(session, INPUTS_EMBEDS);
             inputs.forEach((name, info) -> {
                 if (name.startsWith(PAST_PREFIX)) {
                     pastInputs.put(name, info);
@@ -89,8 +92,84 @@ public final class MergedDecoder implements AutoCloseable {
             throw new IllegalStateException("this decoder takes input_ids: start it with start");
         }
         int hidden = promptEmbeds.length / (batch * length);
-        return new State(b -> Tensors.floats(java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
+        return new State(b -> Tensors.floats(embedsType, java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
                 batch, length, embedder, Map.of());
+    }
+
+    /**
+     * A decoding state for prompts of different lengths (one {@code inputs_embeds} row each, flat
+     * [length, hidden]): they decode as one batch, each row left-padded with a zero
+     * {@code attention_mask} over its padding and {@code position_ids} counted over its own tokens
+     * (transformers.js's cumulative-sum rule: padded positions get 1). Finished rows leave the batch
+     * through {@link DecodingState#select}, their padding with them.
+     *
+     * @param padPrefill true: one prefill call over the left-padded prompts, as transformers.js does
+     *                   (fewest calls: right for a GPU); false: one prefill call per prompt length,
+     *                   whose caches are then left-padded into one batch (no compute spent on padding,
+     *                   smaller attention peaks: right for a CPU). Both give the same ids.
+     */
+    public DecodingState startWithEmbeddings(List<float[]> rowEmbeds, int hidden, TokenEmbedder embedder,
+                                             boolean padPrefill) {
+        if (!hasInput(INPUTS_EMBEDS)) {
+            throw new IllegalStateException("this decoder takes input_ids: start it with start");
+        }
+        if (rowEmbeds.isEmpty()) {
+            throw new IllegalArgumentException("no prompts");
+        }
+        int[] lengths = rowEmbeds.stream().mapToInt(e -> e.length / hidden).toArray();
+        if (java.util.Arrays.stream(lengths).distinct().count() > 1 && !hasInput("attention_mask")) {
+            throw new IllegalStateException("this decoder has no attention_mask input, so prompts of different "
+                    + "lengths cannot share a batch");
+        }
+        return new State(new RaggedPrompts(rowEmbeds, lengths, hidden, padPrefill, embedsType), embedder);
+    }
+
+    /** Prompts of possibly different lengths as inputs_embeds rows. */
+    private record RaggedPrompts(List<float[]> rows, int[] lengths, int hidden, boolean padPrefill,
+                                 ai.onnxruntime.OnnxJavaType type) {
+        int maxLength() {
+            return java.util.Arrays.stream(lengths).max().orElse(0);
+        }
+
+        /** Groups of rows prefilled by one call: all rows (padded), or rows of equal length. */
+        List<int[]> chunks() {
+            if (padPrefill) {
+                return List.of(java.util.stream.IntStream.range(0, rows.size()).toArray());
+            }
+            Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+            for (int r = 0; r < rows.size(); r++) {
+                byLength.computeIfAbsent(lengths[r], k -> new ArrayList<>()).add(r);
+            }
+            return byLength.values().stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toList();
+        }
+
+        /** The rows' embeddings left-padded with zeros to the longest of them, as one tensor. */
+        OnnxTensor tensor(int[] chunk) throws OrtException {
+            int len = 0;
+            for (int r : chunk) {
+                len = Math.max(len, lengths[r]);
+            }
+            java.nio.FloatBuffer buffer = java.nio.FloatBuffer.allocate(chunk.length * len * hidden);
+            for (int i = 0; i < chunk.length; i++) {
+                float[] row = rows.get(chunk[i]);
+                buffer.position((i * len + len - lengths[chunk[i]]) * hidden);
+                buffer.put(row);
+            }
+            return Tensors.floats(type, buffer.rewind(), chunk.length, len, hidden);
+        }
+
+        /** Left padding of each row of a chunk. */
+        int[] padding(int[] chunk) {
+            int len = 0;
+            for (int r : chunk) {
+                len = Math.max(len, lengths[r]);
+            }
+            int[] pad = new int[chunk.length];
+            for (int i = 0; i < chunk.length; i++) {
+                pad[i] = len - lengths[chunk[i]];
+            }
+            return pad;
+        }
     }
 
     /** Makes the prompt's token tensor when the first step runs. */
@@ -105,9 +184,12 @@ public final class MergedDecoder implements AutoCloseable {
         private final Map<String, OnnxTensor> rowInputs;
         private final List<OnnxTensor> owned = new ArrayList<>();
         private final Map<String, OnnxTensor> past = new HashMap<>();
+        private final RaggedPrompts ragged;
         private OrtSession.Result pastOwner;
         private int batch;
         private int pastLength;
+        /** Left padding of each row (masked cache columns); null while no row is padded. */
+        private int[] padding;
 
         State(PromptTensor prompt, int batch, int promptLength, TokenEmbedder embedder, Map<String, OnnxTensor> rowInputs) {
             this.prompt = prompt;
@@ -115,10 +197,23 @@ public final class MergedDecoder implements AutoCloseable {
             this.embedder = embedder;
             this.rowInputs = new HashMap<>(rowInputs);
             this.batch = batch;
+            this.ragged = null;
+        }
+
+        State(RaggedPrompts ragged, TokenEmbedder embedder) {
+            this.prompt = null;
+            this.promptLength = ragged.maxLength();
+            this.embedder = embedder;
+            this.rowInputs = new HashMap<>();
+            this.batch = ragged.rows().size();
+            this.ragged = ragged;
         }
 
         @Override
         public float[][] prefill() throws OrtException {
+            if (ragged != null) {
+                return prefillRagged();
+            }
             for (Map.Entry<String, NodeInfo> e : pastInputs.entrySet()) {
                 OnnxTensor empty = Tensors.emptyPast(e.getValue(), batch);
                 owned.add(empty);
@@ -133,7 +228,7 @@ public final class MergedDecoder implements AutoCloseable {
             for (int i = 0; i < tokens.length; i++) {
                 ids[i] = new long[] {tokens[i]};
             }
-            return run(embedder != null ? embedder.embed(ids) : Tensors.longs(ids), 1, true);
+            return run(embedder != null ? embedder.embed(ids, embedsType) : Tensors.longs(ids), 1, true);
         }
 
         /** One decoder call; takes ownership of {@code tokens}. */
@@ -147,12 +242,7 @@ public final class MergedDecoder implements AutoCloseable {
                 if (hasInput("use_cache_branch")) {
                     feed.put("use_cache_branch", track(stepInputs, Tensors.bool(useCache)));
                 }
-                if (hasInput("attention_mask")) {
-                    feed.put("attention_mask", track(stepInputs, Tensors.ones(batch, pastLength + len)));
-                }
-                if (hasInput("position_ids")) {
-                    feed.put("position_ids", track(stepInputs, Tensors.positions(batch, len, pastLength)));
-                }
+                putMaskAndPositions(feed, stepInputs, batch, len, pastLength, padding);
                 OrtSession.Result result = session.run(feed);
                 float[][] logits;
                 try {
@@ -171,6 +261,75 @@ public final class MergedDecoder implements AutoCloseable {
             } finally {
                 stepInputs.forEach(OnnxTensor::close);
             }
+        }
+
+        /**
+         * Prefill of prompts of different lengths: one call per chunk ({@link RaggedPrompts#chunks});
+         * with several chunks, their caches are left-padded into one batch.
+         */
+        private float[][] prefillRagged() throws OrtException {
+            List<int[]> chunks = ragged.chunks();
+            if (chunks.size() == 1) {
+                int[] all = chunks.get(0);
+                padding = ragged.padding(all);
+                for (Map.Entry<String, NodeInfo> e : pastInputs.entrySet()) {
+                    OnnxTensor empty = Tensors.emptyPast(e.getValue(), batch);
+                    owned.add(empty);
+                    past.put(e.getKey(), empty);
+                }
+                return run(ragged.tensor(all), promptLength, false);
+            }
+            float[][] logits = new float[batch][];
+            List<OrtSession.Result> results = new ArrayList<>();
+            try {
+                for (int[] chunk : chunks) {
+                    List<OnnxTensor> inputs = new ArrayList<>();
+                    try {
+                        Map<String, OnnxTensor> feed = new HashMap<>();
+                        for (Map.Entry<String, NodeInfo> e : pastInputs.entrySet()) {
+                            feed.put(e.getKey(), track(inputs, Tensors.emptyPast(e.getValue(), chunk.length)));
+                        }
+                        OnnxTensor tokens = track(inputs, ragged.tensor(chunk));
+                        feed.put(INPUTS_EMBEDS, tokens);
+                        if (hasInput("use_cache_branch")) {
+                            feed.put("use_cache_branch", track(inputs, Tensors.bool(false)));
+                        }
+                        putMaskAndPositions(feed, inputs, chunk.length, (int) tokens.getInfo().getShape()[1], 0,
+                                ragged.padding(chunk));
+                        OrtSession.Result result = session.run(feed);
+                        results.add(result);
+                        float[][] chunkLogits = Tensors.lastLogits((OnnxTensor) result.get("logits").orElseThrow());
+                        for (int i = 0; i < chunk.length; i++) {
+                            logits[chunk[i]] = chunkLogits[i];
+                        }
+                    } finally {
+                        inputs.forEach(OnnxTensor::close);
+                    }
+                }
+                int maxLength = ragged.maxLength();
+                padding = new int[batch];
+                for (int r = 0; r < batch; r++) {
+                    padding[r] = maxLength - ragged.lengths()[r];
+                }
+                for (Map.Entry<String, NodeInfo> e : pastInputs.entrySet()) {
+                    List<OnnxTensor> parts = new ArrayList<>();
+                    for (OrtSession.Result result : results) {
+                        parts.add((OnnxTensor) result.get(presentName(e.getKey())).orElseThrow());
+                    }
+                    OnnxTensor merged = Tensors.leftPaddedRows(parts, chunks, batch, maxLength,
+                            Tensors.sequenceAxis(e.getValue()));
+                    owned.add(merged);
+                    past.put(e.getKey(), merged);
+                }
+            } finally {
+                results.forEach(OrtSession.Result::close);
+            }
+            pastLength = maxLength();
+            return logits;
+        }
+
+        private int maxLength() {
+            return ragged.maxLength();
         }
 
         @Override
@@ -192,6 +351,13 @@ public final class MergedDecoder implements AutoCloseable {
             owned.addAll(gathered.values());
             past.putAll(gathered);
             batch = rows.length;
+            if (padding != null) {
+                int[] kept = new int[rows.length];
+                for (int i = 0; i < rows.length; i++) {
+                    kept[i] = padding[rows[i]];
+                }
+                padding = kept;
+            }
         }
 
         /** Drops the current past: the result that produced it, or the copies we made of it. */
@@ -217,6 +383,27 @@ public final class MergedDecoder implements AutoCloseable {
         }
     }
 
+
+    /**
+     * {@code attention_mask} and {@code position_ids}, where the export takes them, for {@code rows}
+     * rows of {@code len} new positions after {@code pastLength} cached ones; row r's first
+     * {@code padding[r]} columns are padding (masked; position 1, as transformers.js fills them).
+     */
+    private void putMaskAndPositions(Map<String, OnnxTensor> feed, List<OnnxTensor> owner, int rows, int len,
+                                     int pastLength, int[] padding) throws OrtException {
+        boolean padded = padding != null && java.util.Arrays.stream(padding).anyMatch(p -> p > 0);
+        if (padded && !hasInput("attention_mask")) {
+            throw new IllegalStateException("padded rows need an attention_mask input, which this decoder lacks");
+        }
+        if (hasInput("attention_mask")) {
+            feed.put("attention_mask", track(owner, padded ? Tensors.leftPaddedMask(padding, pastLength + len)
+                    : Tensors.ones(rows, pastLength + len)));
+        }
+        if (hasInput("position_ids")) {
+            feed.put("position_ids", track(owner, padded ? Tensors.leftPaddedPositions(padding, len, pastLength)
+                    : Tensors.positions(rows, len, pastLength)));
+        }
+    }
 
     private static OnnxTensor track(List<OnnxTensor> list, OnnxTensor t) {
         list.add(t);

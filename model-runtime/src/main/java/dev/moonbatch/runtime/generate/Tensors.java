@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.util.List;
 
 /** Small tensor helpers the generation loop needs, independent of dtype. */
 public final class Tensors {
@@ -52,6 +53,117 @@ public final class Tensors {
             }
         }
         return longs(m);
+    }
+
+    /** int64 [rows, total] attention mask: row r's first {@code padding[r]} columns 0, the rest 1. */
+    public static OnnxTensor leftPaddedMask(int[] padding, int total) throws OrtException {
+        long[][] m = new long[padding.length][total];
+        for (int r = 0; r < padding.length; r++) {
+            java.util.Arrays.fill(m[r], Math.min(padding[r], total), total, 1L);
+        }
+        return longs(m);
+    }
+
+    /**
+     * int64 [rows, len] position ids of columns {@code pastLength .. pastLength+len-1} of left-padded
+     * rows: a real column's position counts the row's real columns before it; a padding column gets 1
+     * (transformers.js's {@code cumsum_masked_fill}).
+     */
+    public static OnnxTensor leftPaddedPositions(int[] padding, int len, int pastLength) throws OrtException {
+        long[][] m = new long[padding.length][len];
+        for (int r = 0; r < padding.length; r++) {
+            for (int i = 0; i < len; i++) {
+                int column = pastLength + i;
+                m[r][i] = column < padding[r] ? 1 : column - padding[r];
+            }
+        }
+        return longs(m);
+    }
+
+    /**
+     * The axis of a past key/value input that grows with the sequence: its first dynamic axis that
+     * is not the batch (named {@code past_sequence_length} in Optimum exports); 2 if none is dynamic.
+     */
+    public static int sequenceAxis(NodeInfo pastInput) {
+        TensorInfo info = (TensorInfo) pastInput.getInfo();
+        long[] shape = info.getShape();
+        String[] names = info.getDimensionNames();
+        for (int i = 1; i < shape.length; i++) {
+            String name = names != null && i < names.length ? names[i] : "";
+            if (shape[i] < 0 && !name.contains("batch")) {
+                return i;
+            }
+        }
+        return 2;
+    }
+
+    /**
+     * One cache tensor for a whole batch from the caches of several prefill calls of different
+     * sequence lengths: {@code parts.get(c)} holds rows {@code rowsOf.get(c)} of the batch; each row
+     * is right-aligned on {@code seqAxis} to {@code length}, zeros on its left (masked padding).
+     * Byte-wise, so any dtype (float16 caches included).
+     */
+    public static OnnxTensor leftPaddedRows(List<OnnxTensor> parts, List<int[]> rowsOf, int rows, int length,
+                                            int seqAxis) throws OrtException {
+        TensorInfo first = parts.get(0).getInfo();
+        long[] shape = first.getShape().clone();
+        long outer = 1;
+        for (int i = 1; i < seqAxis; i++) {
+            outer *= shape[i];
+        }
+        long inner = 1;
+        for (int i = seqAxis + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        int elementBytes = first.type.size;
+        long rowBytes = outer * length * inner * elementBytes;
+        ByteBuffer dst = ByteBuffer.allocateDirect(Math.toIntExact(rowBytes * rows)).order(ByteOrder.nativeOrder());
+        for (int c = 0; c < parts.size(); c++) {
+            OnnxTensor part = parts.get(c);
+            long partLength = part.getInfo().getShape()[seqAxis];
+            ByteBuffer src = part.getByteBuffer().order(ByteOrder.nativeOrder());
+            int run = Math.toIntExact(partLength * inner * elementBytes);
+            int[] targets = rowsOf.get(c);
+            for (int i = 0; i < targets.length; i++) {
+                for (long o = 0; o < outer; o++) {
+                    int from = Math.toIntExact((i * outer + o) * run);
+                    long to = targets[i] * rowBytes + (o * length + (length - partLength)) * inner * elementBytes;
+                    ByteBuffer slice = src.duplicate();
+                    slice.position(from).limit(from + run);
+                    dst.position(Math.toIntExact(to));
+                    dst.put(slice);
+                }
+            }
+        }
+        dst.rewind();
+        shape[0] = rows;
+        shape[seqAxis] = length;
+        return OnnxTensor.createTensor(env(), dst, shape, first.type);
+    }
+
+    /**
+     * A float tensor in the dtype a session declares for the input it feeds: float32 as is, float16
+     * (the {@code _fp16} / {@code _q4f16} exports' inputs) converted.
+     */
+    public static OnnxTensor floats(OnnxJavaType type, FloatBuffer data, long... shape) throws OrtException {
+        if (type == OnnxJavaType.FLOAT16) {
+            return OnnxTensor.createTensor(env(), ai.onnxruntime.platform.Fp16Conversions.convertFloatBufferToFp16Buffer(data),
+                    shape, OnnxJavaType.FLOAT16);
+        }
+        if (type != OnnxJavaType.FLOAT && type != null) {
+            throw new IllegalArgumentException("cannot feed float values to an input of type " + type);
+        }
+        return floats(data, shape);
+    }
+
+    /** The element type a session declares for one of its inputs (FLOAT if it is not a tensor or not there). */
+    public static OnnxJavaType inputType(ai.onnxruntime.OrtSession session, String input) {
+        try {
+            NodeInfo info = session.getInputInfo().get(input);
+            return info != null && info.getInfo() instanceof TensorInfo t ? t.type : OnnxJavaType.FLOAT;
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot read the inputs of a session: " + e.getMessage(), e);
+        }
     }
 
     public static OnnxTensor floats(FloatBuffer data, long... shape) throws OrtException {

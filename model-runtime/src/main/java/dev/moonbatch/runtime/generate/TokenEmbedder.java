@@ -32,10 +32,15 @@ public final class TokenEmbedder implements AutoCloseable {
 
     /** Embeddings of [rows, len] ids as an {@code inputs_embeds} tensor the caller closes. */
     public OnnxTensor embed(long[][] ids) throws OrtException {
+        return embed(ids, ai.onnxruntime.OnnxJavaType.FLOAT);
+    }
+
+    /** {@link #embed(long[][])} in the dtype the decoder declares for {@code inputs_embeds}. */
+    public OnnxTensor embed(long[][] ids, ai.onnxruntime.OnnxJavaType type) throws OrtException {
         float[] flat = embedFlat(ids);
         int rows = ids.length;
         int len = ids[0].length;
-        return Tensors.floats(FloatBuffer.wrap(flat), rows, len, flat.length / (rows * len));
+        return Tensors.floats(type, FloatBuffer.wrap(flat), rows, len, flat.length / (rows * len));
     }
 
     @Override

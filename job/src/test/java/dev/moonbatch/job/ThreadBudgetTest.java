@@ -1,0 +1,36 @@
+package dev.moonbatch.job;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ThreadBudgetTest {
+    private static void check(int threads, int slots, boolean prefetch, ThreadBudget b) {
+        assertEquals(threads + "/" + slots + "/" + prefetch, b.threads() + "/" + b.inferenceSlots() + "/" + b.prefetch(), b.toString());
+    }
+
+    @Test
+    void coresAreSharedWithoutOversubscription() {
+        check(2, 1, true, ThreadBudget.derive(2, 1, 0));    // local[1] on 2 cores
+        check(1, 2, true, ThreadBudget.derive(2, 2, 0));    // local[2]
+        check(1, 2, false, ThreadBudget.derive(2, 4, 0));   // local[4]: 2 slots, 2 tasks preparing meanwhile
+        check(4, 4, true, ThreadBudget.derive(16, 4, 0));
+        check(3, 5, false, ThreadBudget.derive(16, 8, 3));  // --threads 3
+        for (int cores = 1; cores <= 32; cores++) {
+            for (int tasks = 1; tasks <= 40; tasks++) {
+                ThreadBudget b = ThreadBudget.derive(cores, tasks, 0);
+                assertTrue(b.threads() * b.inferenceSlots() <= cores, cores + " cores, " + tasks + " tasks: " + b);
+                assertTrue(b.inferenceSlots() >= 1 && b.inferenceSlots() <= tasks);
+            }
+        }
+    }
+
+    @Test
+    void fewerPartitionsThanTasksGiveEachTaskMoreThreads() {
+        check(2, 1, true, ThreadBudget.derive(2, 2, 0).forPartitions(1));
+        check(1, 2, false, ThreadBudget.derive(2, 4, 0).forPartitions(8));
+        check(1, 2, true, ThreadBudget.derive(2, 4, 0).forPartitions(2));
+        check(3, 1, true, ThreadBudget.derive(8, 4, 3).forPartitions(1)); // --threads stays fixed
+    }
+}
