@@ -127,13 +127,20 @@ final class BeamSearch {
         for (int step = 0; ; step++) {
             int generated = step + 1; // tokens each continuation of this step has
             boolean atLimit = generated == maxNew;
+            // A row's scores are log_softmax(logits), then the processors. Without processors they are
+            // never materialised: score(t) = (float) (logits[t] - logSum), computed only for the few
+            // tokens that pass the top-K prefilter below (the vocabulary-wide work is one exp pass).
             float[][] scores = new float[rowInput.length][];
+            double[] logSums = new double[rowInput.length];
             for (int r = 0; r < rowInput.length; r++) {
-                scores[r] = logSoftmax(logits[r]);
-                if (!processors.isEmpty()) {
+                if (processors.isEmpty()) {
+                    scores[r] = logits[r];
+                    logSums[r] = logSumExp(logits[r]);
+                } else {
+                    scores[r] = logSoftmax(logits[r]);
                     long[] context = context(rowInput[r], rowBeam[r].tokens());
                     for (LogitsProcessor processor : processors) {
-                        processor.process(context, scores[r]);
+                        processor.process(context, rowBeam[r].tokens().length, scores[r]);
                     }
                 }
             }
@@ -153,11 +160,23 @@ final class BeamSearch {
                 for (int r = first; r < end; r++) {
                     double base = rowBeam[r].score();
                     float[] row = scores[r];
+                    double logSum = logSums[r];
+                    // Prefilter in the row's own units: a token whose value is below `cutoff` cannot beat
+                    // the current K-th candidate (the margin covers the float rounding of its score).
+                    float cutoff = Float.NEGATIVE_INFINITY;
+                    if (count == candidates) {
+                        double need = topScore[count - 1] - base + logSum;
+                        cutoff = (float) (need - 1e-4 * (1 + Math.abs(need) + Math.abs(logSum)));
+                    }
                     for (int t = 0; t < row.length; t++) {
-                        if (row[t] == Float.NEGATIVE_INFINITY || Float.isNaN(row[t])) {
+                        if (row[t] < cutoff) {
                             continue;
                         }
-                        double total = base + row[t];
+                        float score = (float) (row[t] - logSum);
+                        if (score == Float.NEGATIVE_INFINITY || Float.isNaN(score)) {
+                            continue;
+                        }
+                        double total = base + score;
                         if (count == candidates && !(total > topScore[count - 1])) {
                             continue;
                         }
@@ -171,6 +190,10 @@ final class BeamSearch {
                         topScore[at] = total;
                         topRow[at] = r;
                         topToken[at] = t;
+                        if (count == candidates) {
+                            double need = topScore[count - 1] - base + logSum;
+                            cutoff = (float) (need - 1e-4 * (1 + Math.abs(need) + Math.abs(logSum)));
+                        }
                     }
                 }
                 Hypotheses hyps = hypotheses[input];
@@ -268,17 +291,27 @@ final class BeamSearch {
         return true;
     }
 
-    /** log_softmax of one row, through the row's maximum, accumulated in double. */
-    static float[] logSoftmax(float[] logits) {
+    /** log(sum(exp(logits))) through the row's maximum, accumulated in double. */
+    static double logSumExp(float[] logits) {
         float max = Float.NEGATIVE_INFINITY;
         for (float x : logits) {
-            max = Math.max(max, x);
+            if (x > max) {
+                max = x;
+            }
+        }
+        if (max == Float.NEGATIVE_INFINITY || Float.isNaN(max)) {
+            return max;
         }
         double sum = 0;
         for (float x : logits) {
             sum += Math.exp((double) x - max);
         }
-        double logSum = max + Math.log(sum);
+        return max + Math.log(sum);
+    }
+
+    /** log_softmax of one row, through the row's maximum, accumulated in double. */
+    static float[] logSoftmax(float[] logits) {
+        double logSum = logSumExp(logits);
         float[] out = new float[logits.length];
         for (int i = 0; i < logits.length; i++) {
             out[i] = (float) (logits[i] - logSum);
