@@ -84,7 +84,7 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--max-megapixels", defaultValue = "50", description = "Refuse images larger than this, read from the header (default ${DEFAULT-VALUE}).")
     double maxMegapixels;
 
-    @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default) or query (needs --prompt or --questions).")
+    @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default), query (needs --prompt or --questions) or ocr (Florence-2: the text in the image).")
     String task;
 
     @Option(names = "--mode", defaultValue = "normal", description = "Caption length: short, normal (default) or detailed; picks the family's prompt in conf/prompts.properties.")
@@ -196,8 +196,8 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (!(maxMegapixels > 0)) {
             throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
         }
-        if (!List.of(Task.CAPTION, Task.QUERY).contains(task)) {
-            throw new IllegalArgumentException("--task: expected one of [caption, query] but got '" + task + "'");
+        if (!List.of(Task.CAPTION, Task.QUERY, Task.OCR).contains(task)) {
+            throw new IllegalArgumentException("--task: expected one of [caption, query, ocr] but got '" + task + "'");
         }
         if (!List.of("short", "normal", "detailed").contains(mode)) {
             throw new IllegalArgumentException("--mode: expected one of [short, normal, detailed] but got '" + mode + "'");
@@ -258,6 +258,9 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (questions != null) {
             throw new IllegalArgumentException("--questions: only with --task query");
         }
+        if (Task.OCR.equals(task)) {
+            return ocrTask(bundle, family);
+        }
         if (prompt != null) {
             return new Task(Task.CAPTION, prompt);
         }
@@ -270,6 +273,23 @@ public final class MoonbatchCli implements Callable<Integer> {
             throw new IllegalArgumentException("--mode: no caption prompt '" + key + "' in conf/prompts.properties");
         }
         return new Task(Task.CAPTION, fromConf.strip());
+    }
+
+    /** {@code --task ocr}: only families that read text; the prompt is --prompt or the family's {@code FAMILY.ocr}. */
+    private Task ocrTask(ModelBundle bundle, String family) {
+        if (!ModelLoader.supportsTask(bundle, Task.OCR)) {
+            throw new IllegalArgumentException("--task ocr: " + family + " cannot read text in images; families that can: "
+                    + ModelLoader.familiesWithTask(Task.OCR));
+        }
+        if (prompt != null) {
+            return new Task(Task.OCR, prompt);
+        }
+        String key = family + ".ocr";
+        String fromConf = CaptionPrompts.load(home(System.getenv())).getProperty(key);
+        if (fromConf == null || fromConf.isBlank()) {
+            throw new IllegalArgumentException("--task ocr: no prompt '" + key + "' in conf/prompts.properties");
+        }
+        return new Task(Task.OCR, fromConf.strip());
     }
 
     private static void requireReadable(String option, String file) {

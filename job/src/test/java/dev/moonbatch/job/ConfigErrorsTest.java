@@ -66,6 +66,8 @@ class ConfigErrorsTest {
                 Arguments.of("--batch-size", new String[] {"--input", in, "--output", out, "--model", model, "--batch-size", "0"}),
                 Arguments.of("--max-new-tokens", new String[] {"--input", in, "--output", out, "--model", model, "--max-new-tokens", "many"}),
                 Arguments.of("--task", new String[] {"--input", in, "--output", out, "--model", model, "--task", "translate"}),
+                Arguments.of("--task ocr: vit-gpt2 cannot read text in images; families that can: [florence2]",
+                        new String[] {"--input", in, "--output", out, "--model", model, "--task", "ocr"}),
                 Arguments.of("--max-megapixels", new String[] {"--input", in, "--output", out, "--model", model, "--max-megapixels", "-1"}),
                 Arguments.of("--bogus", new String[] {"--input", in, "--output", out, "--bogus", "1"}),
                 Arguments.of("--output", new String[] {"--input", in}),

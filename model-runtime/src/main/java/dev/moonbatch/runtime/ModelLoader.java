@@ -4,6 +4,7 @@ import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.family.Blip2;
 import dev.moonbatch.runtime.family.DecoderOnlyVlms;
+import dev.moonbatch.runtime.family.Florence2;
 import dev.moonbatch.runtime.family.Moondream2;
 import dev.moonbatch.runtime.family.SmolVlm;
 import dev.moonbatch.runtime.family.VitGpt2;
@@ -11,6 +12,7 @@ import dev.moonbatch.runtime.family.VitGpt2;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
 
@@ -25,7 +27,11 @@ public final class ModelLoader {
             "vision-encoder-decoder", new Family("vit-gpt2", false, VitGpt2.COMPONENTS, VitGpt2::new),
             "idefics3", new Family("smolvlm", true, DecoderOnlyVlms.COMPONENTS, SmolVlm::new),
             "moondream1", new Family("moondream2", true, DecoderOnlyVlms.COMPONENTS, Moondream2::new),
-            "blip-2", new Family("blip2", true, DecoderOnlyVlms.COMPONENTS, Blip2::new));
+            "blip-2", new Family("blip2", true, DecoderOnlyVlms.COMPONENTS, Blip2::new),
+            "florence2", new Family("florence2", true, Florence2.COMPONENTS, Florence2::new));
+
+    /** Tasks beyond caption and query, by family label: only these families take them. */
+    private static final Map<String, Set<String>> EXTRA_TASKS = Map.of("florence2", Set.of(Task.OCR));
 
     private static final long LOAD_STACK_BYTES = 64L << 20;
 
@@ -56,6 +62,17 @@ public final class ModelLoader {
     /** Whether the family reads a prompt: only those answer questions or take caption prompts (vit-gpt2 does not). */
     public static boolean takesPrompts(ModelBundle bundle) {
         return family(bundle).takesPrompts();
+    }
+
+    /** Whether the family takes a task beyond caption and query ({@code ocr}: Florence-2). */
+    public static boolean supportsTask(ModelBundle bundle, String task) {
+        return EXTRA_TASKS.getOrDefault(familyOf(bundle), Set.of()).contains(task);
+    }
+
+    /** The families that take a task beyond caption and query, for error messages. */
+    public static List<String> familiesWithTask(String task) {
+        return EXTRA_TASKS.entrySet().stream().filter(e -> e.getValue().contains(task)).map(Map.Entry::getKey)
+                .sorted().toList();
     }
 
     public static VisionLanguageModel load(Path dir, RuntimeOptions options) {

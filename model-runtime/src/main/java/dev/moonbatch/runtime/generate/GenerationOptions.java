@@ -19,9 +19,13 @@ import java.util.Locale;
  * @param noRepeatNgramSize n-grams of this size occur at most once in a sequence; 0 = off ({@code no_repeat_ngram_size})
  * @param repetitionPenalty scores of tokens already in the sequence are divided (positive) or multiplied
  *                          (negative) by this; 1 = off ({@code repetition_penalty})
+ * @param forcedBosTokenId  the first generated token of a sequence whose context is one token long
+ *                          (an encoder-decoder's start token); -1 = off ({@code forced_bos_token_id})
+ * @param forcedEosTokenId  the token forced at the last of {@code maxNewTokens}; -1 = off ({@code forced_eos_token_id})
  */
 public record GenerationOptions(int maxNewTokens, List<Long> eosTokenIds, int numBeams, double lengthPenalty,
-                                EarlyStopping earlyStopping, int noRepeatNgramSize, double repetitionPenalty) {
+                                EarlyStopping earlyStopping, int noRepeatNgramSize, double repetitionPenalty,
+                                long forcedBosTokenId, long forcedEosTokenId) {
 
     /** transformers' {@code early_stopping}: {@code false}, {@code true} or {@code "never"}. */
     public enum EarlyStopping {
@@ -74,6 +78,13 @@ public record GenerationOptions(int maxNewTokens, List<Long> eosTokenIds, int nu
         }
     }
 
+    /** Options without forced tokens. */
+    public GenerationOptions(int maxNewTokens, List<Long> eosTokenIds, int numBeams, double lengthPenalty,
+                             EarlyStopping earlyStopping, int noRepeatNgramSize, double repetitionPenalty) {
+        this(maxNewTokens, eosTokenIds, numBeams, lengthPenalty, earlyStopping, noRepeatNgramSize, repetitionPenalty,
+                -1, -1);
+    }
+
     /** Greedy search with no logits processors: 1 beam, length penalty 1, no n-gram ban, no repetition penalty. */
     public GenerationOptions(int maxNewTokens, List<Long> eosTokenIds) {
         this(maxNewTokens, eosTokenIds, 1, 1.0, EarlyStopping.HEURISTIC, 0, 1.0);
@@ -82,8 +93,9 @@ public record GenerationOptions(int maxNewTokens, List<Long> eosTokenIds, int nu
     /**
      * Options with the search defaults of a bundle's {@code generation_config.json}: {@code num_beams},
      * {@code length_penalty}, {@code early_stopping}, {@code no_repeat_ngram_size},
-     * {@code repetition_penalty}; a key that is missing or {@code null} keeps transformers' default
-     * (1, 1.0, false, 0, 1.0). A value of the wrong type is an error naming the key.
+     * {@code repetition_penalty}, {@code forced_bos_token_id}, {@code forced_eos_token_id}; a key that is
+     * missing or {@code null} keeps transformers' default (1, 1.0, false, 0, 1.0, none, none). A value of
+     * the wrong type is an error naming the key.
      */
     public static GenerationOptions fromGenerationConfig(JsonNode generationConfig, int maxNewTokens,
                                                          List<Long> eosTokenIds) {
@@ -103,7 +115,10 @@ public record GenerationOptions(int maxNewTokens, List<Long> eosTokenIds, int nu
             throw new IllegalArgumentException("generation_config.json: early_stopping must be true, false or \"never\" but is "
                     + node);
         }
-        return new GenerationOptions(maxNewTokens, eosTokenIds, beams, lengthPenalty, early, ngram, repetition);
+        long forcedBos = intKey(json, "forced_bos_token_id", -1);
+        long forcedEos = intKey(json, "forced_eos_token_id", -1);
+        return new GenerationOptions(maxNewTokens, eosTokenIds, beams, lengthPenalty, early, ngram, repetition,
+                forcedBos, forcedEos);
     }
 
     private static int intKey(JsonNode json, String key, int fallback) {
@@ -130,32 +145,38 @@ public record GenerationOptions(int maxNewTokens, List<Long> eosTokenIds, int nu
 
     public GenerationOptions withMaxNewTokens(int value) {
         return new GenerationOptions(value, eosTokenIds, numBeams, lengthPenalty, earlyStopping, noRepeatNgramSize,
-                repetitionPenalty);
+                repetitionPenalty, forcedBosTokenId, forcedEosTokenId);
     }
 
     public GenerationOptions withNumBeams(int value) {
         return new GenerationOptions(maxNewTokens, eosTokenIds, value, lengthPenalty, earlyStopping, noRepeatNgramSize,
-                repetitionPenalty);
+                repetitionPenalty, forcedBosTokenId, forcedEosTokenId);
     }
 
     public GenerationOptions withLengthPenalty(double value) {
         return new GenerationOptions(maxNewTokens, eosTokenIds, numBeams, value, earlyStopping, noRepeatNgramSize,
-                repetitionPenalty);
+                repetitionPenalty, forcedBosTokenId, forcedEosTokenId);
     }
 
     public GenerationOptions withEarlyStopping(EarlyStopping value) {
         return new GenerationOptions(maxNewTokens, eosTokenIds, numBeams, lengthPenalty, value, noRepeatNgramSize,
-                repetitionPenalty);
+                repetitionPenalty, forcedBosTokenId, forcedEosTokenId);
     }
 
     public GenerationOptions withNoRepeatNgramSize(int value) {
         return new GenerationOptions(maxNewTokens, eosTokenIds, numBeams, lengthPenalty, earlyStopping, value,
-                repetitionPenalty);
+                repetitionPenalty, forcedBosTokenId, forcedEosTokenId);
     }
 
     public GenerationOptions withRepetitionPenalty(double value) {
         return new GenerationOptions(maxNewTokens, eosTokenIds, numBeams, lengthPenalty, earlyStopping,
-                noRepeatNgramSize, value);
+                noRepeatNgramSize, value, forcedBosTokenId, forcedEosTokenId);
+    }
+
+    /** These forced tokens ({@code forced_bos_token_id} / {@code forced_eos_token_id}); -1 = off. */
+    public GenerationOptions withForcedTokens(long bos, long eos) {
+        return new GenerationOptions(maxNewTokens, eosTokenIds, numBeams, lengthPenalty, earlyStopping,
+                noRepeatNgramSize, repetitionPenalty, bos, eos);
     }
 
     boolean isEos(long token) {

@@ -76,7 +76,7 @@ public final class Generator {
                 if (!processors.isEmpty()) {
                     long[] context = context(promptIds, active[r], out.get(active[r]));
                     for (LogitsProcessor processor : processors) {
-                        processor.process(context, logits[r]);
+                        processor.process(context, out.get(active[r]).size(), logits[r]);
                     }
                 }
                 next[r] = argmax(logits[r]);

@@ -16,14 +16,32 @@ public interface LogitsProcessor {
      */
     void process(long[] context, float[] scores);
 
-    /** The processors {@code options} asks for, in transformers' order (repetition penalty, then n-gram ban). */
+    /**
+     * {@link #process(long[], float[])} knowing how many of the context's tokens were generated (the
+     * rest is the prompt): processors tied to the generation length ({@link ForcedTokenProcessor}'s
+     * forced EOS) override this; the searches call this one.
+     */
+    default void process(long[] context, int generated, float[] scores) {
+        process(context, scores);
+    }
+
+    /**
+     * The processors {@code options} asks for, in transformers' order (repetition penalty, n-gram ban,
+     * forced BOS, forced EOS).
+     */
     static List<LogitsProcessor> of(GenerationOptions options) {
-        List<LogitsProcessor> list = new ArrayList<>(2);
+        List<LogitsProcessor> list = new ArrayList<>(4);
         if (options.repetitionPenalty() != 1.0) {
             list.add(new RepetitionPenaltyProcessor((float) options.repetitionPenalty()));
         }
         if (options.noRepeatNgramSize() > 0) {
             list.add(new NoRepeatNGramProcessor(options.noRepeatNgramSize()));
+        }
+        if (options.forcedBosTokenId() >= 0) {
+            list.add(ForcedTokenProcessor.bos(options.forcedBosTokenId()));
+        }
+        if (options.forcedEosTokenId() >= 0) {
+            list.add(ForcedTokenProcessor.eos(options.forcedEosTokenId(), options.maxNewTokens()));
         }
         return List.copyOf(list);
     }

@@ -67,6 +67,17 @@ public final class MergedDecoder implements AutoCloseable {
         return PRESENT_PREFIX + pastName.substring(PAST_PREFIX.length());
     }
 
+    /**
+     * Whether a past input is a cross-attention cache ({@code past_key_values.{i}.encoder.key/value} of
+     * a BART-style export such as Florence-2's). Those are computed from {@code encoder_hidden_states}
+     * on the first step only; the with-past branch returns empty dummies for them (optimum's
+     * {@code _unify_onnx_outputs}), so the first step's values are kept for every later step, as
+     * transformers.js's {@code getPastKeyValues} does.
+     */
+    static boolean isCrossAttentionCache(String pastName) {
+        return pastName.contains(".encoder.");
+    }
+
     public boolean hasInput(String name) {
         return inputNames.contains(name);
     }
@@ -88,12 +99,22 @@ public final class MergedDecoder implements AutoCloseable {
      * [batch, length, hidden] (image features already in place), later tokens embedded by {@code embedder}.
      */
     public DecodingState startWithEmbeddings(float[] promptEmbeds, int batch, int length, TokenEmbedder embedder) {
+        return startWithEmbeddings(promptEmbeds, batch, length, embedder, Map.of());
+    }
+
+    /**
+     * {@link #startWithEmbeddings(float[], int, int, TokenEmbedder)} with per-sequence inputs that stay
+     * the same at every step, as in {@link #start}: an encoder-decoder that takes {@code inputs_embeds}
+     * (Florence-2) gets {@code encoder_hidden_states} and {@code encoder_attention_mask} here.
+     */
+    public DecodingState startWithEmbeddings(float[] promptEmbeds, int batch, int length, TokenEmbedder embedder,
+                                             Map<String, OnnxTensor> rowInputs) {
         if (!hasInput(INPUTS_EMBEDS)) {
             throw new IllegalStateException("this decoder takes input_ids: start it with start");
         }
         int hidden = promptEmbeds.length / (batch * length);
         return new State(b -> Tensors.floats(embedsType, java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
-                batch, length, embedder, Map.of());
+                batch, length, embedder, rowInputs);
     }
 
     /**
@@ -186,6 +207,10 @@ public final class MergedDecoder implements AutoCloseable {
         private final Map<String, OnnxTensor> past = new HashMap<>();
         private final RaggedPrompts ragged;
         private OrtSession.Result pastOwner;
+        /** Cross-attention caches, kept from the first step (see {@link #isCrossAttentionCache}). */
+        private final Map<String, OnnxTensor> crossPast = new HashMap<>();
+        /** The first step's result, which holds {@link #crossPast}; null once they are copies in {@link #owned}. */
+        private OrtSession.Result crossOwner;
         private int batch;
         private int pastLength;
         /** Left padding of each row (masked cache columns); null while no row is padded. */
@@ -238,6 +263,7 @@ public final class MergedDecoder implements AutoCloseable {
             try {
                 Map<String, OnnxTensor> feed = new HashMap<>(rowInputs);
                 feed.putAll(past);
+                feed.putAll(crossPast);
                 feed.put(embedder != null || !hasInput(INPUT_IDS) ? INPUTS_EMBEDS : INPUT_IDS, tokens);
                 if (hasInput("use_cache_branch")) {
                     feed.put("use_cache_branch", track(stepInputs, Tensors.bool(useCache)));
@@ -252,8 +278,17 @@ public final class MergedDecoder implements AutoCloseable {
                     throw e;
                 }
                 releasePast();
+                boolean keepCross = useCache && !crossPast.isEmpty();
                 for (String name : pastInputs.keySet()) {
-                    past.put(name, (OnnxTensor) result.get(presentName(name)).orElseThrow());
+                    OnnxTensor present = (OnnxTensor) result.get(presentName(name)).orElseThrow();
+                    if (!isCrossAttentionCache(name)) {
+                        past.put(name, present);
+                    } else if (!keepCross) {
+                        crossPast.put(name, present);
+                    }
+                }
+                if (!keepCross && !crossPast.isEmpty()) {
+                    crossOwner = result;
                 }
                 pastOwner = result;
                 pastLength += len;
@@ -338,6 +373,10 @@ public final class MergedDecoder implements AutoCloseable {
             for (Map.Entry<String, OnnxTensor> e : past.entrySet()) {
                 gathered.put(e.getKey(), Tensors.gatherRows(e.getValue(), rows));
             }
+            Map<String, OnnxTensor> gatheredCross = new HashMap<>();
+            for (Map.Entry<String, OnnxTensor> e : crossPast.entrySet()) {
+                gatheredCross.put(e.getKey(), Tensors.gatherRows(e.getValue(), rows));
+            }
             for (Map.Entry<String, OnnxTensor> e : rowInputs.entrySet()) {
                 OnnxTensor old = e.getValue();
                 OnnxTensor copy = Tensors.gatherRows(old, rows);
@@ -348,8 +387,11 @@ public final class MergedDecoder implements AutoCloseable {
                 e.setValue(copy);
             }
             releasePast();
+            releaseCross();
             owned.addAll(gathered.values());
             past.putAll(gathered);
+            owned.addAll(gatheredCross.values());
+            crossPast.putAll(gatheredCross);
             batch = rows.length;
             if (padding != null) {
                 int[] kept = new int[rows.length];
@@ -363,7 +405,9 @@ public final class MergedDecoder implements AutoCloseable {
         /** Drops the current past: the result that produced it, or the copies we made of it. */
         private void releasePast() {
             if (pastOwner != null) {
-                pastOwner.close();
+                if (pastOwner != crossOwner) {
+                    pastOwner.close();
+                }
                 pastOwner = null;
             } else {
                 past.values().forEach(t -> {
@@ -375,9 +419,27 @@ public final class MergedDecoder implements AutoCloseable {
             past.clear();
         }
 
+        /** Drops the cross-attention caches: the first step's result, or the copies we made of them. */
+        private void releaseCross() {
+            if (crossOwner != null) {
+                if (crossOwner != pastOwner) {
+                    crossOwner.close();
+                }
+                crossOwner = null;
+            } else {
+                crossPast.values().forEach(t -> {
+                    if (owned.remove(t)) {
+                        t.close();
+                    }
+                });
+            }
+            crossPast.clear();
+        }
+
         @Override
         public void close() {
             releasePast();
+            releaseCross();
             owned.forEach(OnnxTensor::close);
             owned.clear();
         }

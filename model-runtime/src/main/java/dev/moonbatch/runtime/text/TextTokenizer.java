@@ -67,6 +67,14 @@ public final class TextTokenizer implements AutoCloseable {
         return tokenizer.decode(ids, true);
     }
 
+    /**
+     * Text of generated ids, special tokens kept when {@code skipSpecialTokens} is false (a family
+     * whose processor strips only some of them itself, as Florence-2's does with {@code <s>}/{@code </s>}).
+     */
+    public String decode(long[] ids, boolean skipSpecialTokens) {
+        return tokenizer.decode(ids, skipSpecialTokens);
+    }
+
     @Override
     public void close() {
         tokenizer.close();

@@ -43,6 +43,27 @@ class LogitsProcessorTest {
     }
 
     @Test
+    void forcedBosAfterTheStartTokenAndForcedEosAtTheLastPosition() throws Exception {
+        // Prefers token 3 always; EOS (2) never wins on its own, BOS (0) is the worst.
+        TableDecodingState.Model model = (input, generated) -> new float[] {-9f, -1f, -3f, 4f, 1f};
+        GenerationOptions forced = new GenerationOptions(4, List.of(2L)).withForcedTokens(0, 2);
+        long[][] start = {{2}, {2}};
+        List<long[]> greedy = Generator.greedy(new TableDecodingState(2, model), forced, start);
+        assertArrayEquals(new long[] {0, 3, 3, 2}, greedy.get(0), "BOS first, EOS as the 4th of 4 tokens");
+        assertArrayEquals(new long[] {0, 3, 3, 2}, greedy.get(1));
+        // Beam search: the same forced steps (every other candidate is -inf there).
+        List<long[]> beam = Generator.beam(new TableDecodingState(2, model), forced.withNumBeams(3), start);
+        assertArrayEquals(new long[] {0, 3, 3, 2}, beam.get(0));
+        // A context longer than one token (a decoder-only prompt) is never forced to BOS, as in transformers.
+        float[] scores = {1f, 2f, 3f};
+        ForcedTokenProcessor.bos(0).process(new long[] {5, 6}, 0, scores);
+        assertArrayEquals(new float[] {1f, 2f, 3f}, scores);
+        ForcedTokenProcessor.eos(2, 3).process(new long[] {5, 6, 7}, 2, scores);
+        assertArrayEquals(new float[] {NEG_INF, NEG_INF, 0f}, scores);
+        assertThrows(IllegalStateException.class, () -> ForcedTokenProcessor.eos(2, 3).process(new long[] {1}, new float[3]));
+    }
+
+    @Test
     void greedyAppliesTheProcessorsToTheRawLogitsWithThePrompt() throws Exception {
         // Always prefers token 1 (logit 2) over token 2 (logit 1.5): plain greedy repeats 1.
         TableDecodingState.Model model = (input, generated) -> new float[] {-5f, 2f, 1.5f};
@@ -71,7 +92,8 @@ class LogitsProcessorTest {
                 {"_from_model_config": true, "bos_token_id": 0, "decoder_start_token_id": 2,
                  "early_stopping": true, "eos_token_id": 2, "forced_bos_token_id": 0, "forced_eos_token_id": 2,
                  "no_repeat_ngram_size": 3, "num_beams": 3, "pad_token_id": 1}"""), 20, List.of(2L));
-        assertEquals(new GenerationOptions(20, List.of(2L), 3, 1.0, EarlyStopping.WHEN_FULL, 3, 1.0), florence);
+        assertEquals(new GenerationOptions(20, List.of(2L), 3, 1.0, EarlyStopping.WHEN_FULL, 3, 1.0, 0, 2), florence);
+        assertEquals(3, LogitsProcessor.of(florence).size(), "n-gram ban, forced BOS, forced EOS");
         assertEquals(new GenerationOptions(9, List.of(), 4, 0.5, EarlyStopping.NEVER, 0, 1.2),
                 GenerationOptions.fromGenerationConfig(json.readTree("""
                         {"num_beams": 4, "length_penalty": 0.5, "early_stopping": "never", "repetition_penalty": 1.2,
