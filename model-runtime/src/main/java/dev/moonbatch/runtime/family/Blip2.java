@@ -2,23 +2,17 @@ package dev.moonbatch.runtime.family;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.bundle.BundleException;
-import dev.moonbatch.runtime.bundle.Json;
 import dev.moonbatch.runtime.bundle.ModelBundle;
-import dev.moonbatch.runtime.generate.Tensors;
 import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
 import dev.moonbatch.runtime.text.SpecialTokens;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
 import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -60,29 +54,13 @@ public final class Blip2 extends DecoderOnlyVlm {
         }
     }
 
-    /** The bundle's tokenizer files with {@code model_max_length} clamped to what a Java long holds. */
+    /** The bundle's tokenizer files with {@code model_max_length} (1e30 in OPT's) clamped to what a Java long holds. */
     private static Path tokenizerCopy(ModelBundle bundle) {
-        try {
-            Path dir = Files.createTempDirectory("moonbatch-blip2-tokenizer");
-            dir.toFile().deleteOnExit();
-            Path json = dir.resolve("tokenizer.json");
-            Files.copy(bundle.require("tokenizer.json"), json);
-            json.toFile().deleteOnExit();
-            Path config = bundle.file("tokenizer_config.json");
-            if (Files.isRegularFile(config)) {
-                JsonNode cfg = Json.read(config);
-                if (cfg instanceof ObjectNode o && o.has("model_max_length")
-                        && !o.get("model_max_length").canConvertToLong()) {
-                    o.put("model_max_length", Integer.MAX_VALUE);
-                }
-                Path copy = dir.resolve("tokenizer_config.json");
-                Json.mapper().writeValue(copy.toFile(), cfg);
-                copy.toFile().deleteOnExit();
+        return TokenizerCopy.of(bundle, tokenizer -> { }, config -> {
+            if (config.has("model_max_length") && !config.get("model_max_length").canConvertToLong()) {
+                config.put("model_max_length", Integer.MAX_VALUE);
             }
-            return dir;
-        } catch (IOException e) {
-            throw new BundleException("cannot prepare BLIP-2's tokenizer: " + e.getMessage(), e);
-        }
+        });
     }
 
     @Override
@@ -97,7 +75,7 @@ public final class Blip2 extends DecoderOnlyVlm {
 
     @Override
     protected float[] encode(PreparedImage image) throws OrtException {
-        try (OnnxTensor pixels = Tensors.floats(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
+        try (OnnxTensor pixels = pixelValues(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
                 preprocessor.height(), preprocessor.width())) {
             return visionFeatures(Map.of("pixel_values", pixels));
         }

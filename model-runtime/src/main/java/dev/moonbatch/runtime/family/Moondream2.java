@@ -3,22 +3,17 @@ package dev.moonbatch.runtime.family;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.Json;
 import dev.moonbatch.runtime.bundle.ModelBundle;
-import dev.moonbatch.runtime.generate.Tensors;
 import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
 import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -64,35 +59,16 @@ public final class Moondream2 extends DecoderOnlyVlm {
 
     /** A copy of the bundle's tokenizer files without the -200 {@code <image>} token and without post-processing. */
     private static Path sanitizedTokenizer(ModelBundle bundle) {
-        try {
-            JsonNode json = Json.read(bundle.require("tokenizer.json"));
+        return TokenizerCopy.of(bundle, tokenizer -> {
             ArrayNode kept = Json.mapper().createArrayNode();
-            json.path("added_tokens").forEach(t -> {
+            tokenizer.path("added_tokens").forEach(t -> {
                 if (t.path("id").asLong() >= 0) {
                     kept.add(t);
                 }
             });
-            ((ObjectNode) json).set("added_tokens", kept);
-            ((ObjectNode) json).putNull("post_processor");
-            Path dir = Files.createTempDirectory("moonbatch-moondream2-tokenizer");
-            dir.toFile().deleteOnExit();
-            Path copy = dir.resolve("tokenizer.json");
-            Json.mapper().writeValue(copy.toFile(), json);
-            copy.toFile().deleteOnExit();
-            Path config = bundle.file("tokenizer_config.json");
-            if (Files.isRegularFile(config)) {
-                JsonNode cfg = Json.read(config);
-                if (cfg instanceof ObjectNode o && o.has("added_tokens_decoder")) {
-                    o.remove("added_tokens_decoder");
-                }
-                Path cfgCopy = dir.resolve("tokenizer_config.json");
-                Json.mapper().writeValue(cfgCopy.toFile(), cfg);
-                cfgCopy.toFile().deleteOnExit();
-            }
-            return dir;
-        } catch (IOException e) {
-            throw new BundleException("cannot prepare moondream2's tokenizer: " + e.getMessage(), e);
-        }
+            tokenizer.set("added_tokens", kept);
+            tokenizer.putNull("post_processor");
+        }, config -> config.remove("added_tokens_decoder"));
     }
 
     @Override

@@ -91,41 +91,14 @@ public final class SharpResize {
         double ia = tmp * d;
         double id = tmp * a;
         int[] out = new int[w * h];
-        int[] cols = new int[4];
-        int[] rowsIdx = new int[4];
         for (int y = 0; y < h; y++) {
             // space 2 (input embedded with a 2-pixel border): iy = id*y - (0.5 - 1) + window_offset 1
             double iy = id * y - (0.5 - 1) + 1;
             double ix = ia * 0 - (0.5 - 1) + 1;
-            int fy = (int) iy;
-            int ty = (((int) (iy * 128) & 127) + 1) >> 1;
-            int[] cy = BICUBIC[ty];
-            for (int j = 0; j < 4; j++) {
-                rowsIdx[j] = clamp(fy - 1 + j - 2, H) * W;
-            }
+            int[] cy = BICUBIC[(((int) (iy * 128) & 127) + 1) >> 1];
             for (int x = 0; x < w; x++) {
-                int fx = (int) ix;
-                int tx = (((int) (ix * 128) & 127) + 1) >> 1;
-                int[] cx = BICUBIC[tx];
-                for (int i = 0; i < 4; i++) {
-                    cols[i] = clamp(fx - 1 + i - 2, W);
-                }
-                int p = 0;
-                for (int c = 0; c < 3; c++) {
-                    int shift = 16 - 8 * c;
-                    int acc = 0;
-                    for (int j = 0; j < 4; j++) {
-                        int base = rowsIdx[j];
-                        int r = cx[0] * ((src[base + cols[0]] >> shift) & 0xFF)
-                                + cx[1] * ((src[base + cols[1]] >> shift) & 0xFF)
-                                + cx[2] * ((src[base + cols[2]] >> shift) & 0xFF)
-                                + cx[3] * ((src[base + cols[3]] >> shift) & 0xFF);
-                        acc += cy[j] * ((r + 2048) >> 12);
-                    }
-                    int v = (acc + 2048) >> 12;
-                    p |= Math.max(0, Math.min(255, v)) << shift;
-                }
-                out[y * w + x] = p;
+                int[] cx = BICUBIC[(((int) (ix * 128) & 127) + 1) >> 1];
+                out[y * w + x] = bicubicPixel(src, W, H, (int) ix - 3, (int) iy - 3, cx, cy, true);
                 ix += ia;
             }
         }
@@ -147,30 +120,39 @@ public final class SharpResize {
         for (int y = 0; y < h; y++) {
             double iy = id * y + 2;   // space 2: the input embedded in a 2-pixel black border
             double ix = 2;
-            int fy = (int) iy;
             int[] cy = BICUBIC[(((int) (iy * 128) & 127) + 1) >> 1];
             for (int x = 0; x < w; x++) {
-                int fx = (int) ix;
                 int[] cx = BICUBIC[(((int) (ix * 128) & 127) + 1) >> 1];
-                int p = 0;
-                for (int c = 0; c < 3; c++) {
-                    int shift = 16 - 8 * c;
-                    int acc = 0;
-                    for (int j = 0; j < 4; j++) {
-                        int yy = fy - 3 + j;
-                        int r = 0;
-                        for (int i = 0; i < 4; i++) {
-                            r += cx[i] * px(src, W, H, fx - 3 + i, yy, shift);
-                        }
-                        acc += cy[j] * ((r + 2048) >> 12);
-                    }
-                    p |= Math.max(0, Math.min(255, (acc + 2048) >> 12)) << shift;
-                }
-                out[y * w + x] = p;
+                out[y * w + x] = bicubicPixel(src, W, H, (int) ix - 3, (int) iy - 3, cx, cy, false);
                 ix += ia;
             }
         }
         return out;
+    }
+
+    /**
+     * One pixel of libvips's bicubic interpolator: the 4×4 input pixels from (x0, y0), each row
+     * rounded from 12-bit fixed point, then the column; outside the image the edge pixel
+     * ({@code clampEdges}) or black.
+     */
+    private static int bicubicPixel(int[] src, int W, int H, int x0, int y0, int[] cx, int[] cy, boolean clampEdges) {
+        int p = 0;
+        for (int c = 0; c < 3; c++) {
+            int shift = 16 - 8 * c;
+            int acc = 0;
+            for (int j = 0; j < 4; j++) {
+                int r = 0;
+                for (int i = 0; i < 4; i++) {
+                    int x = x0 + i;
+                    int y = y0 + j;
+                    r += cx[i] * (clampEdges ? (src[clamp(y, H) * W + clamp(x, W)] >> shift) & 0xFF
+                            : px(src, W, H, x, y, shift));
+                }
+                acc += cy[j] * ((r + 2048) >> 12);
+            }
+            p |= Math.max(0, Math.min(255, (acc + 2048) >> 12)) << shift;
+        }
+        return p;
     }
 
     private static int clamp(int i, int n) {
