@@ -14,7 +14,7 @@ class ThreadBudgetTest {
     void coresAreSharedWithoutOversubscription() {
         check(2, 1, true, ThreadBudget.derive(2, 1, 0));    // local[1] on 2 cores
         check(1, 2, true, ThreadBudget.derive(2, 2, 0));    // local[2]
-        check(1, 2, false, ThreadBudget.derive(2, 4, 0));   // local[4]: 2 slots, 2 tasks preparing meanwhile
+        check(2, 1, false, ThreadBudget.derive(2, 4, 0));   // local[4]: 1 slot with both cores, 3 tasks preparing meanwhile
         check(4, 4, true, ThreadBudget.derive(16, 4, 0));
         check(3, 5, false, ThreadBudget.derive(16, 8, 3));  // --threads 3
         for (int cores = 1; cores <= 32; cores++) {
@@ -29,7 +29,7 @@ class ThreadBudgetTest {
     @Test
     void fewerPartitionsThanTasksGiveEachTaskMoreThreads() {
         check(2, 1, true, ThreadBudget.derive(2, 2, 0).forPartitions(1));
-        check(1, 2, false, ThreadBudget.derive(2, 4, 0).forPartitions(8));
+        check(2, 1, false, ThreadBudget.derive(2, 4, 0).forPartitions(8));
         check(1, 2, true, ThreadBudget.derive(2, 4, 0).forPartitions(2));
         check(3, 1, true, ThreadBudget.derive(8, 4, 3).forPartitions(1)); // --threads stays fixed
     }
