@@ -1,7 +1,5 @@
 package dev.moonbatch.runtime.family;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtException;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
@@ -11,11 +9,8 @@ import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
 import dev.moonbatch.runtime.text.SpecialTokens;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
-import java.awt.image.BufferedImage;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Map;
 
 /**
  * BLIP-2 OPT (e.g. Salesforce/blip2-opt-2.7b) in the three-file layout that
@@ -28,20 +23,14 @@ import java.util.Map;
  * Its {@code tokenizer_config.json} has {@code model_max_length} 1e30, which DJL cannot parse: the
  * tokenizer is loaded from a copy with that value clamped.
  */
-public final class Blip2 extends DecoderOnlyVlm {
+public final class Blip2 extends FixedSizeVlm {
     private static final String IMAGE = "<image>";
 
-    private final ImagePreprocessor preprocessor;
     private final long imageToken;
     private final int queryTokens;
 
-    /** BLIP-2's prepared image: CHW pixel values. */
-    record Pixels(float[] values) implements PreparedImage {
-    }
-
     public Blip2(ModelBundle bundle, RuntimeOptions options) {
-        super(bundle, options, TextTokenizer.load(tokenizerCopy(bundle)));
-        this.preprocessor = new ImagePreprocessor(bundle.preprocessor());
+        super(bundle, options, TextTokenizer.load(tokenizerCopy(bundle)), ImagePreprocessor.Resizer.PILLOW);
         this.queryTokens = bundle.config().path("num_query_tokens").asInt(32);
         long fromTokenizer = SpecialTokens.read(bundle.require("tokenizer.json")).require(IMAGE);
         this.imageToken = bundle.config().path("image_token_index").asLong(fromTokenizer);
@@ -66,19 +55,6 @@ public final class Blip2 extends DecoderOnlyVlm {
     @Override
     public String family() {
         return "blip2";
-    }
-
-    @Override
-    public PreparedImage prepare(BufferedImage image) {
-        return new Pixels(preprocessor.pixelValues(image));
-    }
-
-    @Override
-    protected float[] encode(PreparedImage image) throws OrtException {
-        try (OnnxTensor pixels = pixelValues(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
-                preprocessor.height(), preprocessor.width())) {
-            return visionFeatures(Map.of("pixel_values", pixels));
-        }
     }
 
     /** The text after the image tokens: questions in BLIP-2's VQA form, caption prompts as they are. */

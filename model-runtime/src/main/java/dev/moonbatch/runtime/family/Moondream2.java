@@ -1,6 +1,5 @@
 package dev.moonbatch.runtime.family;
 
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -12,10 +11,7 @@ import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.preprocess.ImagePreprocessor;
 import dev.moonbatch.runtime.text.TextTokenizer;
 
-import java.awt.image.BufferedImage;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * moondream2 in the transformers.js layout of its 2024 Phi revision: a 378×378 SigLIP-style
@@ -29,21 +25,15 @@ import java.util.Map;
  * Images are resized as transformers.js does it in Node (sharp's bicubic affine), the reference
  * this family is checked against token for token.
  */
-public final class Moondream2 extends DecoderOnlyVlm {
+public final class Moondream2 extends FixedSizeVlm {
     private static final String IMAGE = "<image>";
 
-    private final ImagePreprocessor preprocessor;
     private final long imageToken;
     private final long bos;
     private final int featureRows;
 
-    /** moondream2's prepared image: CHW pixel values. */
-    record Pixels(float[] values) implements PreparedImage {
-    }
-
     public Moondream2(ModelBundle bundle, RuntimeOptions options) {
-        super(bundle, options, TextTokenizer.load(sanitizedTokenizer(bundle)));
-        this.preprocessor = new ImagePreprocessor(bundle.preprocessor(), ImagePreprocessor.Resizer.SHARP);
+        super(bundle, options, TextTokenizer.load(sanitizedTokenizer(bundle)), ImagePreprocessor.Resizer.SHARP);
         this.imageToken = bundle.config().path("image_token_index").asLong(-200);
         this.bos = bundle.generation().bosTokenId();
         try {
@@ -74,19 +64,6 @@ public final class Moondream2 extends DecoderOnlyVlm {
     @Override
     public String family() {
         return "moondream2";
-    }
-
-    @Override
-    public PreparedImage prepare(BufferedImage image) {
-        return new Pixels(preprocessor.pixelValues(image));
-    }
-
-    @Override
-    protected float[] encode(PreparedImage image) throws OrtException {
-        try (OnnxTensor pixels = pixelValues(FloatBuffer.wrap(((Pixels) image).values()), 1, 3,
-                preprocessor.height(), preprocessor.width())) {
-            return visionFeatures(Map.of("pixel_values", pixels));
-        }
     }
 
     @Override
