@@ -224,6 +224,10 @@ def _export(module, args, path, input_names, output_names, dynamic_axes, opset):
                   output_names=output_names, dynamic_axes=dynamic_axes)
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False        # the TorchScript exporter: dynamic_axes as given
+    # A new nn.Module wrapper is in training mode, and torch.onnx.export puts the wrapper's mode back
+    # on the whole tree afterwards: without this the wrapped transformers model would be left with
+    # dropout on, and any comparison run after the export would be against a noisy model.
+    module.eval()
     with torch.no_grad():
         try:
             torch.onnx.export(module, args, path, **kwargs)
