@@ -387,6 +387,9 @@ def main():
     # the files as the hub serves them (tokenizer, configs); save_pretrained fills in what a folder lacks
     with tempfile.TemporaryDirectory() as tmp:
         processor.save_pretrained(tmp)
+        # transformers 5 folds the image processor into processor_config.json; the bundle contract
+        # (and moonbatch) reads preprocessor_config.json, which the image processor still writes
+        processor.image_processor.save_pretrained(tmp)
         model.config.save_pretrained(tmp)
         model.generation_config.save_pretrained(tmp)
         copy_configs(tmp, args.out)

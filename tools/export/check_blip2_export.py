@@ -158,22 +158,14 @@ def test_images(images_dir, n):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ref", required=True, help="the real model's config/tokenizer folder (no weights needed)")
-    ap.add_argument("--out", required=True, help="where the tiny random bundle is written")
-    ap.add_argument("--images", help="folder of test images (else random-noise images)")
-    ap.add_argument("--n-images", type=int, default=3)
-    ap.add_argument("--max-new-tokens", type=int, default=20)
-    ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--json", help="write the cases here")
-    args = ap.parse_args()
-
+def run_check(ref, out, images, max_new_tokens=20, seed=1234, log=print):
+    """Build the tiny random BLIP-2 from `ref`, export it into `out`, compare on `images` (PIL images).
+    Returns (ok, stage diffs, cases)."""
     import transformers
     from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor
-    print(f"[check] transformers {transformers.__version__}, torch {torch.__version__}")
-    torch.manual_seed(args.seed)
-    cfg_dict = shrunk_config(args.ref)
+    log(f"[check] transformers {transformers.__version__}, torch {torch.__version__}")
+    torch.manual_seed(seed)
+    cfg_dict = shrunk_config(ref)
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
             json.dump(cfg_dict, f)
@@ -184,24 +176,39 @@ def main():
         config._attn_implementation = "eager"
         model = Blip2ForConditionalGeneration(config).eval()
     model = model.float()
-    randomize(model, args.seed)
-    processor = Blip2Processor.from_pretrained(args.ref)
-    if os.path.isdir(args.out):
-        shutil.rmtree(args.out)
-    os.makedirs(args.out)
-    exporter.copy_configs(args.ref, args.out)
-    with open(os.path.join(args.out, "config.json"), "w", encoding="utf-8") as f:
+    randomize(model, seed)
+    processor = Blip2Processor.from_pretrained(ref)
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    exporter.copy_configs(ref, out)
+    with open(os.path.join(out, "config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg_dict, f, indent=2)
-    exporter.export_bundle(model, model.config, os.path.join(args.out, "onnx"))
-    images = test_images(args.images, args.n_images)
-    diffs = stage_diffs(model, model.config, args.out, processor(images=images[0], return_tensors="pt")["pixel_values"],
-                        expected_prompt_ids(processor, model.config, PROMPTS[2]), model.config.image_token_id
-                        if getattr(model.config, "image_token_id", None) else model.config.image_token_index)
-    ok = compare_with_transformers(model, processor, args.out, images, PROMPTS, args.max_new_tokens)
+    exporter.export_bundle(model, model.config, os.path.join(out, "onnx"))
+    image_token = getattr(model.config, "image_token_id", None) or model.config.image_token_index
+    diffs = stage_diffs(model, model.config, out, processor(images=images[0], return_tensors="pt")["pixel_values"],
+                        expected_prompt_ids(processor, model.config, PROMPTS[2]), image_token, log)
+    ok = compare_with_transformers(model, processor, out, images, PROMPTS, max_new_tokens, log)
+    return ok, diffs, compare_with_transformers.cases
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ref", required=True, help="the real model's config/tokenizer folder (no weights needed)")
+    ap.add_argument("--out", required=True, help="where the tiny random bundle is written")
+    ap.add_argument("--images", help="folder of test images (else random-noise images)")
+    ap.add_argument("--n-images", type=int, default=3)
+    ap.add_argument("--max-new-tokens", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--json", help="write the cases here")
+    args = ap.parse_args()
+    import transformers
+    ok, diffs, cases = run_check(args.ref, args.out, test_images(args.images, args.n_images), args.max_new_tokens,
+                                 args.seed)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"transformers": transformers.__version__, "torch": torch.__version__, "ok": ok, "stages": diffs,
-                       "cases": compare_with_transformers.cases}, f, indent=1)
+                       "cases": cases}, f, indent=1)
     sys.exit(0 if ok else 1)
 
 
