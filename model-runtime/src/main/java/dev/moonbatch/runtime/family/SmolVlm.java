@@ -16,8 +16,12 @@ import java.awt.image.BufferedImage;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * SmolVLM 256M / 500M / 2.2B (Idefics3, e.g. HuggingFaceTB/SmolVLM-256M-Instruct's ONNX export):
@@ -29,6 +33,10 @@ public final class SmolVlm extends DecoderOnlyVlm {
     private final Idefics3Processor processor;
     private final ChatTemplate template;
     private final long imageToken;
+    /** 64 MB of crop features (a 256M/500M crop is 64 x 576 or 64 x 960 floats; a 2.2B crop 81 x 2048). */
+    private final CropFeatureCache cache = new CropFeatureCache(16L << 20);
+    private final AtomicLong cropsSeen = new AtomicLong();
+    private final AtomicLong cropsEncoded = new AtomicLong();
 
     /** SmolVLM's prepared image: its tiles and layout. */
     record Tiles(Idefics3Processor.Crops crops) implements PreparedImage {
@@ -51,9 +59,52 @@ public final class SmolVlm extends DecoderOnlyVlm {
         return new Tiles(processor.process(image));
     }
 
+    /**
+     * The image's feature rows, crop after crop. Crops whose pixels were encoded before (a flat
+     * background tile, here or in an earlier image) come from {@link #cache}; the others are encoded
+     * together in one call, each distinct crop once.
+     */
     @Override
     protected float[] encode(PreparedImage image) throws OrtException {
-        Idefics3Processor.Batch batch = Idefics3Processor.batch(List.of(((Tiles) image).crops()));
+        Idefics3Processor.Crops crops = ((Tiles) image).crops();
+        int cropFloats = 3 * crops.tile() * crops.tile();
+        float[][] features = new float[crops.crops()][];
+        Map<String, List<Integer>> missing = new LinkedHashMap<>();
+        for (int c = 0; c < crops.crops(); c++) {
+            String key = CropFeatureCache.key(crops.pixels(), c * cropFloats, cropFloats);
+            features[c] = cache.get(key);
+            if (features[c] == null) {
+                missing.computeIfAbsent(key, k -> new ArrayList<>()).add(c);
+            }
+        }
+        cropsSeen.addAndGet(crops.crops());
+        if (!missing.isEmpty()) {
+            float[] pixels = new float[missing.size() * cropFloats];
+            int u = 0;
+            for (List<Integer> same : missing.values()) {
+                System.arraycopy(crops.pixels(), same.get(0) * cropFloats, pixels, u++ * cropFloats, cropFloats);
+            }
+            float[] encoded = encodeCrops(new Idefics3Processor.Crops(pixels, u, 0, 0, crops.tile()));
+            int perCrop = encoded.length / u;
+            u = 0;
+            for (Map.Entry<String, List<Integer>> e : missing.entrySet()) {
+                float[] f = Arrays.copyOfRange(encoded, u * perCrop, ++u * perCrop);
+                cache.put(e.getKey(), f);
+                e.getValue().forEach(c -> features[c] = f);
+            }
+            cropsEncoded.addAndGet(u);
+        }
+        int perCrop = features[0].length;
+        float[] out = new float[crops.crops() * perCrop];
+        for (int c = 0; c < crops.crops(); c++) {
+            System.arraycopy(features[c], 0, out, c * perCrop, perCrop);
+        }
+        return out;
+    }
+
+    /** Every crop through the vision encoder in one call, no cache: rows × hidden, flat. */
+    float[] encodeCrops(Idefics3Processor.Crops crops) throws OrtException {
+        Idefics3Processor.Batch batch = Idefics3Processor.batch(List.of(crops));
         boolean[] mask = batch.pixelAttentionMask();
         ByteBuffer maskBytes = ByteBuffer.allocateDirect(mask.length).order(ByteOrder.nativeOrder());
         for (boolean m : mask) {
@@ -64,6 +115,16 @@ public final class SmolVlm extends DecoderOnlyVlm {
              OnnxTensor attention = OnnxTensor.createTensor(Tensors.env(), maskBytes, batch.pixelAttentionMaskShape(), OnnxJavaType.BOOL)) {
             return visionFeatures(Map.of("pixel_values", pixels, "pixel_attention_mask", attention));
         }
+    }
+
+    /** Crops of prepared images that reached {@link #encode} so far. */
+    long cropsSeen() {
+        return cropsSeen.get();
+    }
+
+    /** Crops that went through the vision encoder so far (the rest came from the cache or an equal crop). */
+    long cropsEncoded() {
+        return cropsEncoded.get();
     }
 
     @Override
