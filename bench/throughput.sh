@@ -12,8 +12,8 @@
 #   /usr/bin/python3 tools/bench-models/make_smolvlm_real_size.py /tmp/smolvlm-real
 #   bench/throughput.sh /tmp/smolvlm-real            # full run (idle machine; long: ~16 images per leg)
 #   bench/throughput.sh /tmp/smolvlm-real --quick    # smoke run: 2 images, 4 tokens, a short sweep
-# Settings (environment): N images, TOKENS (default 32), BATCH for legs 2/5/6 (default 8), SWEEP,
-# PROMPT, WORK (scratch folder).
+# Settings (environment): N images, IMAGES (folder they are taken from), TOKENS (default 32), BATCH for
+# legs 2/5/6 (default 8), SWEEP, PROMPT, LEGS=3 (legs 1-3 only), WORK (scratch folder).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODEL="$(cd "${1:?usage: bench/throughput.sh MODEL_DIR [--quick]}" && pwd)"
@@ -29,10 +29,20 @@ CORES="$(nproc)"
 WORK="${WORK:-${TMPDIR:-/tmp}/moonbatch-throughput}"
 rm -rf "$WORK" && mkdir -p "$WORK/images"
 
-# N distinct files cycled from the demo images (real photos and synthetic ones, several aspect ratios)
-mapfile -t SRC < <(find "$ROOT/sample-data/images" -maxdepth 1 -type f \( -name '*.png' -o -name '*.jpg' \) | sort)
+# N images of distinct content cycled from IMAGES (default: the demo images: real photos and synthetic
+# product shots, several aspect ratios). Later cycles are mirrored (Pillow), so no image repeats one
+# before it: SmolVLM's crop cache would get a repeated image for free, which says nothing about speed.
+IMAGES="${IMAGES:-$ROOT/sample-data/images}"
+mapfile -t SRC < <(find "$IMAGES" -maxdepth 1 -type f \( -name '*.png' -o -name '*.jpg' \) | sort)
 for ((i = 0; i < N; i++)); do
-  s="${SRC[$((i % ${#SRC[@]}))]}"; cp "$s" "$WORK/images/$(printf '%04d' "$i").${s##*.}"
+  s="${SRC[$((i % ${#SRC[@]}))]}"; d="$WORK/images/$(printf '%04d' "$i").${s##*.}"; cycle=$((i / ${#SRC[@]}))
+  if [ "$cycle" = 0 ]; then cp "$s" "$d"; else
+    /usr/bin/python3 -c 'import sys; from PIL import Image, ImageOps
+im = Image.open(sys.argv[1]).convert("RGB"); c = int(sys.argv[3])
+im = ImageOps.mirror(im) if c % 2 else im
+im = ImageOps.flip(im) if c // 2 % 2 else im
+im.save(sys.argv[2], quality=95) if c < 4 else sys.exit("N > 4 x the source images: give more IMAGES")' "$s" "$d" "$cycle"
+  fi
 done
 find "$WORK/images" -type f | sort > "$WORK/images.txt"
 
@@ -82,6 +92,9 @@ row "" "images/s" "ms/image" "tokens/s" "peak RSS"
 row "raw ONNX Runtime loop ($CORES threads)" "$(f3 "${IPS[raw]}")" "$(ms "${IPS[raw]}")" "$(f3 "${TPS[raw]}")" "${RSS[raw]} MB"
 row "moonbatch job, local[2], batch $BATCH" "$(f3 "${IPS[job]}")" "$(ms "${IPS[job]}")" "$(f3 "${TPS[job]}")" "${RSS[job]} MB"
 row "transformers.js 4.3.1 ($CORES threads)" "$(f3 "${IPS[tjs]}")" "$(ms "${IPS[tjs]}")" "$(f3 "${TPS[tjs]}")" "${RSS[tjs]} MB"
+grep 'vision encoder' "$WORK/raw.txt" || true
+
+[ "${LEGS:-all}" = 3 ] && { echo; echo "job / raw $(echo "${IPS[job]} / ${IPS[raw]}" | bc -l | xargs printf '%.2f'), job / transformers.js $(echo "${IPS[job]} / ${IPS[tjs]}" | bc -l | xargs printf '%.2f') (LEGS=3: legs 4-6 skipped)"; exit 0; }
 
 # 4. batch-size sweep
 echo; row "batch-size sweep (job, local[2])" "images/s" "ms/image" "tokens/s" "peak RSS"

@@ -26,7 +26,7 @@ public record JobConfig(String input, String output, String model, String modelF
                         boolean resume, String runId, ThreadBudget budget) implements Serializable {
 
     public JobConfig {
-        budget = budget == null ? ThreadBudget.derive(Math.max(1, runtime.intraOpThreads()), 1, runtime.intraOpThreads())
+        budget = budget == null ? ThreadBudget.derive(Math.max(1, runtime.intraOpThreads()), 1, runtime.intraOpThreads(), false)
                 : budget;
     }
 

@@ -356,7 +356,8 @@ public final class MoonbatchCli implements Callable<Integer> {
 
     /**
      * ONNX Runtime threads per inference and inference slots per executor, from the executor's
-     * cores and the tasks it runs at once ({@link ThreadBudget}); {@code --threads} fixes the threads.
+     * cores, the tasks it runs at once and the model's size ({@link ThreadBudget}); {@code --threads}
+     * fixes the threads.
      */
     static JobConfig withThreads(JobConfig c, SparkSession spark) {
         var conf = spark.sparkContext().getConf();
@@ -370,7 +371,9 @@ public final class MoonbatchCli implements Callable<Integer> {
         } else {
             tasks = Math.max(1, cores / conf.getInt("spark.task.cpus", 1));
         }
-        ThreadBudget budget = ThreadBudget.derive(cores, tasks, c.runtime().intraOpThreads());
+        long weights = ModelLoader.weightBytes(ModelLoader.validate(Path.of(c.model()), c.runtime()), c.runtime());
+        ThreadBudget budget = ThreadBudget.derive(cores, tasks, c.runtime().intraOpThreads(),
+                weights >= ThreadBudget.LARGE_MODEL_BYTES);
         return c.withRuntime(c.runtime().withIntraOpThreads(budget.threads())).withBudget(budget);
     }
 

@@ -9,12 +9,15 @@ import dev.moonbatch.runtime.family.Moondream2;
 import dev.moonbatch.runtime.family.SmolVlm;
 import dev.moonbatch.runtime.family.VitGpt2;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
+import java.util.stream.Stream;
 
 /** Opens a bundle and picks its family from {@code config.json}'s {@code model_type}. */
 public final class ModelLoader {
@@ -46,6 +49,24 @@ public final class ModelLoader {
         ModelBundle bundle = ModelBundle.open(dir);
         family(bundle).components().forEach(c -> bundle.onnx(c, options.precision()));
         return bundle;
+    }
+
+    /**
+     * Bytes of ONNX weights the model loads in this precision: each component's graph file and its
+     * external data ({@code X.onnx_data}, {@code X.onnx_data_1}, …). The job sizes its thread budget by it.
+     */
+    public static long weightBytes(ModelBundle bundle, RuntimeOptions options) {
+        long total = 0;
+        for (String component : family(bundle).components()) {
+            Path graph = bundle.onnx(component, options.precision());
+            String name = graph.getFileName().toString();
+            try (Stream<Path> files = Files.list(graph.getParent())) {
+                total += files.filter(f -> f.getFileName().toString().startsWith(name)).mapToLong(f -> f.toFile().length()).sum();
+            } catch (IOException e) {
+                throw new BundleException("cannot list " + graph.getParent() + ": " + e.getMessage(), e);
+            }
+        }
+        return total;
     }
 
     /**

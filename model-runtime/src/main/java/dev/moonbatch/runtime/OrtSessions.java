@@ -15,6 +15,11 @@ public final class OrtSessions {
     private static final Logger LOG = LoggerFactory.getLogger(OrtSessions.class);
     private static final java.util.concurrent.atomic.AtomicBoolean FALLBACK_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
+    /** Benchmark only: an {@code OptLevel} name instead of ALL_OPT. */
+    static final String BENCH_OPT_LEVEL = "moonbatch.bench.ortOptLevel";
+    /** Benchmark only: {@code false} turns ONNX Runtime's CPU memory arena off. */
+    static final String BENCH_CPU_ARENA = "moonbatch.bench.ortCpuArena";
+
     private OrtSessions() {
     }
 
@@ -25,8 +30,11 @@ public final class OrtSessions {
     public static OrtSession open(Path file, RuntimeOptions options) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            // ALL_OPT with the default CPU arena; the alternatives are measured in docs/performance.md.
-            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            // ALL_OPT with the CPU arena: the alternatives (bench/session-options.sh, which sets the
+            // two bench properties) are measured in docs/performance.md.
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.valueOf(
+                    System.getProperty(BENCH_OPT_LEVEL, OrtSession.SessionOptions.OptLevel.ALL_OPT.name())));
+            so.setCPUArenaAllocator(Boolean.parseBoolean(System.getProperty(BENCH_CPU_ARENA, "true")));
             so.setInterOpNumThreads(1);
             if (options.intraOpThreads() > 0) {
                 so.setIntraOpNumThreads(options.intraOpThreads());
