@@ -36,7 +36,7 @@ class BatchedDecodingTest {
     @ParameterizedTest
     @ValueSource(strings = {"smolvlm-tiny", "moondream2-tiny"})
     void batchedIdsEqualOneAtATimeIds(String bundleName) throws Exception {
-        Path root = TransformersJsAgreementTest.root();
+        Path root = ReferenceRunner.root();
         Path heldout = root.resolve("sample-data/heldout-vqa");
         List<String> lines = Files.readAllLines(heldout.resolve("questions.csv"));
         // the first 6 images with a caption prompt and their questions, in an interleaved order

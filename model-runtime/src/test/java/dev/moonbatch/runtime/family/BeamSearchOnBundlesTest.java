@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BeamSearchOnBundlesTest {
     @Test
     void threeBeamsCaptionTheHeldOutSetOnVitGpt2() throws Exception {
-        Path root = TransformersJsAgreementTest.root();
+        Path root = ReferenceRunner.root();
         Path heldout = root.resolve("sample-data/heldout");
         Map<String, String> truth = new HashMap<>();
         for (String line : Files.readAllLines(heldout.resolve("captions.csv")).subList(1, 31)) {
@@ -71,7 +71,7 @@ class BeamSearchOnBundlesTest {
      */
     @Test
     void florence2BeamsInAMixedBatchEqualEachQueryAlone() throws Exception {
-        Path root = TransformersJsAgreementTest.root();
+        Path root = ReferenceRunner.root();
         Path heldout = root.resolve("sample-data/heldout-florence2");
         List<String> lines = Files.readAllLines(heldout.resolve("answers.csv"));
         try (VisionLanguageModel model = ModelLoader.load(root.resolve("sample-data/models/florence2-tiny"), RuntimeOptions.defaults())) {

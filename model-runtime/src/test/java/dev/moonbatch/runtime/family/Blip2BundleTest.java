@@ -40,13 +40,9 @@ class Blip2BundleTest {
     static VisionLanguageModel model;
     static JsonNode reference;
 
-    static Path root() {
-        return Path.of(System.getProperty("moonbatch.root", "..")).toAbsolutePath().normalize();
-    }
-
     @BeforeAll
     static void load() throws IOException {
-        model = ModelLoader.load(root().resolve("sample-data/models/blip2-tiny"), RuntimeOptions.defaults());
+        model = ModelLoader.load(ReferenceRunner.root().resolve("sample-data/models/blip2-tiny"), RuntimeOptions.defaults());
         reference = new ObjectMapper().readTree(Blip2BundleTest.class.getResource("/blip2-tiny/torch-heldout.json"));
     }
 
@@ -98,7 +94,7 @@ class Blip2BundleTest {
 
     @Test
     void greedyIdsEqualTorchOnEveryHeldOutQuery() throws Exception {
-        Path heldout = root().resolve("sample-data/heldout-vqa");
+        Path heldout = ReferenceRunner.root().resolve("sample-data/heldout-vqa");
         Map<String, PreparedImage> images = new LinkedHashMap<>();
         List<Query> queries = new ArrayList<>();
         JsonNode rows = reference.get("rows");

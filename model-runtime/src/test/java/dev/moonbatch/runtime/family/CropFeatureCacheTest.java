@@ -37,7 +37,7 @@ class CropFeatureCacheTest {
     @Test
     void flatTilesAreEncodedOnceAndGiveTheFeaturesOfAFullEncoding() throws Exception {
         try (VisionLanguageModel model = ModelLoader.load(
-                TransformersJsAgreementTest.root().resolve("sample-data/models/smolvlm-tiny"), RuntimeOptions.defaults())) {
+                ReferenceRunner.root().resolve("sample-data/models/smolvlm-tiny"), RuntimeOptions.defaults())) {
             SmolVlm smol = (SmolVlm) model;
             SmolVlm.Tiles first = (SmolVlm.Tiles) smol.prepare(whiteWithCorner(Color.RED, true));
             assertEquals(5, first.crops().crops(), "2 x 2 tiles + the global view");

@@ -4,7 +4,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.PreparedImage;
@@ -12,7 +11,6 @@ import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -26,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -40,13 +37,8 @@ class DecoderOnlyAgreementTest {
     @ParameterizedTest
     @CsvSource({"smolvlm-tiny,smolvlm", "moondream2-tiny,moondream2"})
     void greedyTokenIdsMatchTransformersJs(String bundleName, String family) throws Exception {
-        Path root = TransformersJsAgreementTest.root();
-        Path reference = root.resolve("tools/reference");
-        boolean installed = Files.isDirectory(reference.resolve("node_modules/@huggingface/transformers"));
-        if (!installed && "true".equals(System.getenv("CI"))) {
-            throw new AssertionError("CI must install tools/reference (npm ci --ignore-scripts) for this test");
-        }
-        Assumptions.assumeTrue(installed, "transformers.js not installed: run `cd tools/reference && npm ci --ignore-scripts`");
+        ReferenceRunner.assumeInstalled();
+        Path root = ReferenceRunner.root();
 
         Path bundle = root.resolve("sample-data/models/" + bundleName);
         Path heldout = root.resolve("sample-data/heldout-vqa");
@@ -72,14 +64,9 @@ class DecoderOnlyAgreementTest {
             long[] shape = ((TensorInfo) vision.getOutputInfo().values().iterator().next().getInfo()).getShape();
             imageTokens = (int) shape[1];
         }
-        Process node = new ProcessBuilder("node", reference.resolve("vlm-generate.mjs").toString(),
+        JsonNode expected = ReferenceRunner.run("vlm-generate.mjs",
                 "--model", bundle.toString(), "--family", family, "--queries", csv.toString(),
-                "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS), "--image-tokens", String.valueOf(imageTokens))
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] stdout = node.getInputStream().readAllBytes();
-        assertEquals(true, node.waitFor(10, TimeUnit.MINUTES), "reference finished");
-        assertEquals(0, node.exitValue(), "reference exit code");
-        JsonNode expected = new ObjectMapper().readTree(stdout);
+                "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS), "--image-tokens", String.valueOf(imageTokens));
         assertEquals(queries.size(), expected.size());
 
         List<long[]> ours = new ArrayList<>();
@@ -103,11 +90,7 @@ class DecoderOnlyAgreementTest {
         int agree = 0;
         List<String> disagreements = new ArrayList<>();
         for (int i = 0; i < queries.size(); i++) {
-            JsonNode ids = expected.get(i).get("token_ids");
-            long[] ref = new long[ids.size()];
-            for (int t = 0; t < ref.length; t++) {
-                ref[t] = ids.get(t).asLong();
-            }
+            long[] ref = ReferenceRunner.tokenIds(expected.get(i));
             if (Arrays.equals(ref, ours.get(i))) {
                 agree++;
             } else {

@@ -1,7 +1,6 @@
 package dev.moonbatch.runtime.family;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.PreparedImage;
@@ -9,7 +8,6 @@ import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import javax.imageio.ImageIO;
@@ -20,7 +18,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,13 +33,8 @@ class Florence2AgreementTest {
 
     @Test
     void greedyTokenIdsMatchTransformersJs() throws Exception {
-        Path root = TransformersJsAgreementTest.root();
-        Path reference = root.resolve("tools/reference");
-        boolean installed = Files.isDirectory(reference.resolve("node_modules/@huggingface/transformers"));
-        if (!installed && "true".equals(System.getenv("CI"))) {
-            throw new AssertionError("CI must install tools/reference (npm ci --ignore-scripts) for this test");
-        }
-        Assumptions.assumeTrue(installed, "transformers.js not installed: run `cd tools/reference && npm ci --ignore-scripts`");
+        ReferenceRunner.assumeInstalled();
+        Path root = ReferenceRunner.root();
 
         Path bundle = root.resolve("sample-data/models/florence2-tiny");
         Path heldout = root.resolve("sample-data/heldout-florence2");
@@ -58,14 +50,9 @@ class Florence2AgreementTest {
         queries.forEach(q -> sb.append(q[0]).append(',').append(q[1]).append('\n'));
         Files.writeString(csv, sb);
 
-        Process node = new ProcessBuilder("node", reference.resolve("florence2-generate.mjs").toString(),
+        JsonNode expected = ReferenceRunner.run("florence2-generate.mjs",
                 "--model", bundle.toString(), "--queries", csv.toString(),
-                "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS))
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] stdout = node.getInputStream().readAllBytes();
-        assertTrue(node.waitFor(10, TimeUnit.MINUTES), "reference finished");
-        assertEquals(0, node.exitValue(), "reference exit code");
-        JsonNode expected = new ObjectMapper().readTree(stdout);
+                "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS));
         assertEquals(queries.size(), expected.size());
 
         List<Generation> ours = new ArrayList<>();
@@ -102,11 +89,7 @@ class Florence2AgreementTest {
         int agree = 0;
         List<String> disagreements = new ArrayList<>();
         for (int i = 0; i < queries.size(); i++) {
-            JsonNode ids = expected.get(i).get("token_ids");
-            long[] ref = new long[ids.size()];
-            for (int t = 0; t < ref.length; t++) {
-                ref[t] = ids.get(t).asLong();
-            }
+            long[] ref = ReferenceRunner.tokenIds(expected.get(i));
             if (Arrays.equals(ref, ours.get(i).tokenIds())) {
                 agree++;
                 assertEquals(expected.get(i).get("text").asText().strip(), ours.get(i).text(), "text of " + queries.get(i)[0]);

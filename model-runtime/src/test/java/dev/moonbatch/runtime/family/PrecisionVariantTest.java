@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PrecisionVariantTest {
     @Test
     void fp16VariantLoadsRunsAndAgreesWithFp32() throws Exception {
-        Path root = TransformersJsAgreementTest.root();
+        Path root = ReferenceRunner.root();
         Path bundle = root.resolve("sample-data/models/smolvlm-tiny");
         Path decoderFile = bundle.resolve("onnx/decoder_model_merged_fp16.onnx");
         try (OrtSession s = OrtEnvironment.getEnvironment().createSession(decoderFile.toString(), new OrtSession.SessionOptions())) {

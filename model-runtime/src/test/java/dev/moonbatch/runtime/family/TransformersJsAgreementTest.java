@@ -1,7 +1,6 @@
 package dev.moonbatch.runtime.family;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.PreparedImage;
@@ -9,7 +8,6 @@ import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import javax.imageio.ImageIO;
@@ -19,11 +17,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import static dev.moonbatch.runtime.family.ReferenceRunner.root;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Our greedy token ids against transformers.js 4.3.1 (tools/reference/generate.mjs) on every
@@ -33,19 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TransformersJsAgreementTest {
     static final int MAX_NEW_TOKENS = 20;
 
-    static Path root() {
-        return Path.of(System.getProperty("moonbatch.root", "..")).toAbsolutePath().normalize();
-    }
-
     @Test
     void greedyTokenIdsMatchTransformersJs() throws Exception {
-        Path reference = root().resolve("tools/reference");
-        boolean installed = Files.isDirectory(reference.resolve("node_modules/@huggingface/transformers"));
-        if (!installed && "true".equals(System.getenv("CI"))) {
-            throw new AssertionError("CI must install tools/reference (npm ci --ignore-scripts) for this test");
-        }
-        Assumptions.assumeTrue(installed, "transformers.js not installed: run `cd tools/reference && npm ci --ignore-scripts`");
-
+        ReferenceRunner.assumeInstalled();
         Path bundle = root().resolve("sample-data/models/vit-gpt2-tiny");
         List<Path> images;
         try (Stream<Path> s = Files.list(root().resolve("sample-data/heldout/images"))) {
@@ -53,14 +40,8 @@ class TransformersJsAgreementTest {
         }
         Path list = Files.createTempFile("moonbatch-images", ".txt");
         Files.write(list, images.stream().map(Path::toString).toList());
-        Process node = new ProcessBuilder("node", reference.resolve("generate.mjs").toString(),
-                "--model", bundle.toString(), "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS),
-                "--images-file", list.toString())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        byte[] stdout = node.getInputStream().readAllBytes();
-        assertTrue(node.waitFor(5, TimeUnit.MINUTES), "reference finished");
-        assertEquals(0, node.exitValue(), "reference exit code");
-        JsonNode expected = new ObjectMapper().readTree(stdout);
+        JsonNode expected = ReferenceRunner.run("generate.mjs", "--model", bundle.toString(),
+                "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS), "--images-file", list.toString());
         assertEquals(images.size(), expected.size());
 
         List<long[]> ours = new ArrayList<>();
@@ -82,10 +63,7 @@ class TransformersJsAgreementTest {
         for (int i = 0; i < images.size(); i++) {
             JsonNode ref = expected.get(i);
             assertEquals(images.get(i).toString(), ref.get("image").asText());
-            long[] refIds = new long[ref.get("token_ids").size()];
-            for (int t = 0; t < refIds.length; t++) {
-                refIds[t] = ref.get("token_ids").get(t).asLong();
-            }
+            long[] refIds = ReferenceRunner.tokenIds(ref);
             if (Arrays.equals(refIds, ours.get(i))) {
                 agree++;
                 assertEquals(ref.get("text").asText().strip(), texts.get(i));
