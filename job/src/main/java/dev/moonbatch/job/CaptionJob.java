@@ -144,7 +144,8 @@ public final class CaptionJob {
     /**
      * What each image is asked: the one prompt of the run, or its questions from {@code --questions}
      * (CSV {@code image_path,question}; relative paths are under {@code --input}). A question about an
-     * image that is not under the input still gets its row (an error if it cannot be read).
+     * image that is not under the input still gets its row (an error if it cannot be read); images
+     * the file does not ask about are left out, with a warning that counts them.
      */
     private List<WorkItem> workItems(List<String> images, Configuration conf) throws IOException {
         if (config.questionsFile() == null) {
@@ -153,11 +154,18 @@ public final class CaptionJob {
         }
         Map<String, List<String>> questions = Questions.read(config.questionsFile(), config.input(), conf);
         List<WorkItem> work = new ArrayList<>();
+        List<String> unasked = new ArrayList<>();
         for (String image : images) {
             List<String> asked = questions.remove(image);
             if (asked != null) {
                 work.add(new WorkItem(image, asked));
+            } else {
+                unasked.add(image);
             }
+        }
+        if (!unasked.isEmpty()) {
+            LOG.warn("{} image(s) under --input have no question in {} and get no row (first: {})",
+                    unasked.size(), config.questionsFile(), unasked.get(0));
         }
         questions.forEach((path, asked) -> work.add(new WorkItem(path, asked)));
         return work;

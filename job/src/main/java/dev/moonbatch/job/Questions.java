@@ -3,6 +3,7 @@ package dev.moonbatch.job;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
+import org.apache.commons.io.input.BOMInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -16,7 +17,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The {@code --questions} file: CSV with a header {@code image_path,question}, several rows per image allowed. */
+/**
+ * The {@code --questions} file: CSV with a header {@code image_path,question}, several rows per image
+ * allowed. A UTF-8 byte-order mark is skipped: spreadsheet programs write one when they save CSV.
+ */
 final class Questions {
     private Questions() {
     }
@@ -28,7 +32,8 @@ final class Questions {
         Path inputDir = new Path(input);
         FileSystem inputFs = inputDir.getFileSystem(conf);
         Map<String, List<String>> out = new LinkedHashMap<>();
-        try (Reader reader = new InputStreamReader(fs.open(path), StandardCharsets.UTF_8);
+        try (Reader reader = new InputStreamReader(
+                BOMInputStream.builder().setInputStream(fs.open(path)).get(), StandardCharsets.UTF_8);
              CSVParser csv = CSVParser.parse(reader, CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get())) {
             if (!csv.getHeaderNames().containsAll(List.of("image_path", "question"))) {
                 throw new IllegalArgumentException("--questions: " + file + " must have the header image_path,question but has "
