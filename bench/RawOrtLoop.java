@@ -23,7 +23,10 @@ import java.util.stream.Stream;
  * The limit the job is measured against: one thread of control, ONNX Runtime called directly
  * (encoder, then the merged decoder with its KV cache, greedy), one image at a time, all cores
  * given to ONNX Runtime. No Spark, no batching, no error handling.
- * Usage: java -cp "job/target/moonbatch-job.jar:job/target/lib/*" bench/RawOrtLoop.java BUNDLE IMAGES_DIR MAX_NEW_TOKENS THREADS
+ * Usage: java -cp "job/target/moonbatch-job.jar:job/target/lib/*" bench/RawOrtLoop.java BUNDLE IMAGES_DIR MAX_NEW_TOKENS THREADS [ignore-eos]
+ * With {@code ignore-eos} every image costs exactly MAX_NEW_TOKENS steps and one image is run first,
+ * untimed (bench/throughput.sh's equal-work legs); without it generation stops at EOS and nothing
+ * runs untimed first (bench/raw-vs-job.sh).
  */
 public class RawOrtLoop {
     public static void main(String[] args) throws Exception {
@@ -34,6 +37,7 @@ public class RawOrtLoop {
         }
         int maxNew = Integer.parseInt(args[2]);
         int threads = Integer.parseInt(args[3]);
+        boolean ignoreEos = args.length > 4 && args[4].equals("ignore-eos");
         ModelBundle bundle = ModelBundle.open(bundleDir);
         ImagePreprocessor pre = new ImagePreprocessor(bundle.preprocessor());
         long start = bundle.generation().decoderStartTokenId();
@@ -47,8 +51,20 @@ public class RawOrtLoop {
         Map<String, NodeInfo> pastInfo = new HashMap<>();
         decoder.getInputInfo().forEach((k, v) -> { if (k.startsWith("past_key_values.")) pastInfo.put(k, v); });
 
-        long tokens = 0;
+        if (ignoreEos) {
+            run(images.subList(0, 1), 2, true, pre, start, eos, env, encoder, decoder, pastInfo);
+        }
         long t0 = System.nanoTime();
+        long tokens = run(images, maxNew, ignoreEos, pre, start, eos, env, encoder, decoder, pastInfo);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("raw-ort-loop: %d images, %d tokens, %.2f s, %.3f images/s, %.1f ms/image, %.2f tokens/s%n",
+                images.size(), tokens, seconds, images.size() / seconds, seconds * 1000 / images.size(), tokens / seconds);
+    }
+
+    /** Greedy generation for each image in turn; returns the tokens generated. */
+    static long run(List<Path> images, int maxNew, boolean ignoreEos, ImagePreprocessor pre, long start, long eos,
+                    OrtEnvironment env, OrtSession encoder, OrtSession decoder, Map<String, NodeInfo> pastInfo) throws Exception {
+        long tokens = 0;
         for (Path image : images) {
             float[] pixels = pre.pixelValues(ImageIO.read(image.toFile()));
             try (OnnxTensor pv = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {1, 3, pre.height(), pre.width()});
@@ -82,14 +98,12 @@ public class RawOrtLoop {
                         previous = r;
                         for (String k : pastInfo.keySet()) past.put(k, (OnnxTensor) r.get("present." + k.substring(16)).get());
                     }
-                    if (token == eos) break;
+                    if (token == eos && !ignoreEos) break;
                 }
                 if (previous != null) previous.close();
                 empties.forEach(OnnxValue::close);
             }
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("raw-ort-loop: %d images, %d tokens, %.2f s, %.2f images/s, %.1f ms/image%n",
-                images.size(), tokens, seconds, images.size() / seconds, seconds * 1000 / images.size());
+        return tokens;
     }
 }

@@ -8,10 +8,15 @@
 #   4. the job's batch-size sweep (1 2 4 8 16)
 #   5. the job with TOKENS and 2 x TOKENS new tokens
 #   6. peak RSS with 1 and with 4 concurrent tasks in one executor (local[1] vs local[4])
-# and the issue's targets computed from them. Meant for the real-size SmolVLM bundle:
+# and the issue's targets computed from them. For the real-size bundles of the two families it knows
+# (from config.json's model_type): SmolVLM (idefics3: a query with PROMPT; raw loop bench/RawVlmLoop.java,
+# transformers.js bench/tjs-vlm-bench.mjs) and vit-gpt2 (vision-encoder-decoder: a caption; raw loop
+# bench/RawOrtLoop.java, transformers.js tools/reference/generate.mjs):
 #   /usr/bin/python3 tools/bench-models/make_smolvlm_real_size.py /tmp/smolvlm-real
 #   bench/throughput.sh /tmp/smolvlm-real            # full run (idle machine; long: ~16 images per leg)
 #   bench/throughput.sh /tmp/smolvlm-real --quick    # smoke run: 2 images, 4 tokens, a short sweep
+#   /usr/bin/python3 tools/bench-models/make_vitgpt2_real_size.py /tmp/vit-gpt2-real
+#   N=48 bench/throughput.sh /tmp/vit-gpt2-real
 # Settings (environment): N images, IMAGES (folder they are taken from), TOKENS (default 32), BATCH for
 # legs 2/5/6 (default 8), SWEEP, PROMPT, LEGS=3 (legs 1-3 only), WORK (scratch folder).
 set -euo pipefail
@@ -26,6 +31,12 @@ fi
 BATCH="${BATCH:-8}"
 PROMPT="${PROMPT:-Can you describe this image?}"
 CORES="$(nproc)"
+FAMILY=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["model_type"])' "$MODEL/config.json")
+case "$FAMILY" in
+  idefics3) TASK_ARGS=(--task query --prompt "$PROMPT") ;;
+  vision-encoder-decoder) TASK_ARGS=(--task caption) ;;
+  *) echo "bench/throughput.sh: model_type $FAMILY: expected idefics3 (SmolVLM) or vision-encoder-decoder (vit-gpt2)" >&2; exit 2 ;;
+esac
 WORK="${WORK:-${TMPDIR:-/tmp}/moonbatch-throughput}"
 rm -rf "$WORK" && mkdir -p "$WORK/images"
 
@@ -65,7 +76,7 @@ job() {
   local parts=("--partitions" "${5:-0}")
   MOONBATCH_JAVA_OPTS="-Xmx8g -Dmoonbatch.bench.ignoreEos=true" /usr/bin/time -v "$ROOT/run.sh" \
     --input "$WORK/images" --output "$out" --model "$MODEL" --master "$2" --batch-size "$3" \
-    --max-new-tokens "$4" --task query --prompt "$PROMPT" --no-resume "${parts[@]}" \
+    --max-new-tokens "$4" "${TASK_ARGS[@]}" --no-resume "${parts[@]}" \
     > "$WORK/$label.txt" 2> "$WORK/$label.time" || { tail -20 "$WORK/$label.time"; exit 1; }
   # the job prints images/s with 2 decimals; N / its job seconds keeps the precision
   IPS[$label]=$(echo "$N / $(grep -oE 'in [0-9.]+ s' "$WORK/$label.txt" | head -1 | grep -oE '[0-9.]+')" | bc -l)
@@ -76,16 +87,27 @@ job() {
 echo "throughput: model $(basename "$MODEL"), $N images, $TOKENS new tokens (EOS ignored), fp32, $CORES cores, $(date -u +%FT%TZ)$([ $QUICK = 1 ] && echo ', QUICK smoke run')"
 
 # 1. raw loop
-/usr/bin/time -v java -Xmx8g "${JVM_FLAGS[@]}" -cp "$CP" "$ROOT/bench/RawVlmLoop.java" "$MODEL" "$WORK/images.txt" \
-  "$PROMPT" "$TOKENS" "$CORES" > "$WORK/raw.txt" 2> "$WORK/raw.time" || { tail -20 "$WORK/raw.time"; exit 1; }
+if [ "$FAMILY" = idefics3 ]; then
+  RAW=("$ROOT/bench/RawVlmLoop.java" "$MODEL" "$WORK/images.txt" "$PROMPT" "$TOKENS" "$CORES")
+  TJS=("$ROOT/bench/tjs-vlm-bench.mjs" --model "$MODEL" --images-file "$WORK/images.txt" --prompt "$PROMPT"
+       --max-new-tokens "$TOKENS" --threads "$CORES" --warmup 1)
+else
+  RAW=("$ROOT/bench/RawOrtLoop.java" "$MODEL" "$WORK/images" "$TOKENS" "$CORES" ignore-eos)
+  TJS=("$ROOT/tools/reference/generate.mjs" --model "$MODEL" --images-file "$WORK/images.txt" --max-new-tokens "$TOKENS"
+       --ignore-eos --timing --intra-op-threads "$CORES" --warmup 1)
+  # the job's first run of a vit-gpt2 bundle makes the decoder-hoisting rewrite (cached): not timed
+  MOONBATCH_JAVA_OPTS="-Xmx8g" "$ROOT/run.sh" --input "$WORK/images" --output "$WORK/out-warm" --model "$MODEL" \
+    --max-new-tokens 2 --no-resume > /dev/null 2>&1
+fi
+/usr/bin/time -v java -Xmx8g "${JVM_FLAGS[@]}" -cp "$CP" "${RAW[@]}" > "$WORK/raw.txt" 2> "$WORK/raw.time" \
+  || { tail -20 "$WORK/raw.time"; exit 1; }
 IPS[raw]=$(num '[0-9.]+ images/s' "$WORK/raw.txt"); TPS[raw]=$(num '[0-9.]+ tokens/s' "$WORK/raw.txt"); RSS[raw]=$(rss_mb "$WORK/raw.time")
 
 # 2. the job, local[2]
 job "job" "local[2]" "$BATCH" "$TOKENS"
 
 # 3. transformers.js
-/usr/bin/time -v node "$ROOT/bench/tjs-vlm-bench.mjs" --model "$MODEL" --images-file "$WORK/images.txt" --prompt "$PROMPT" \
-  --max-new-tokens "$TOKENS" --threads "$CORES" --warmup 1 > /dev/null 2> "$WORK/tjs.time" || { tail -20 "$WORK/tjs.time"; exit 1; }
+/usr/bin/time -v node "${TJS[@]}" > /dev/null 2> "$WORK/tjs.time" || { tail -20 "$WORK/tjs.time"; exit 1; }
 IPS[tjs]=$(num 'images_per_s=[0-9.]+' "$WORK/tjs.time"); TPS[tjs]=$(num 'tokens_per_s=[0-9.]+' "$WORK/tjs.time"); RSS[tjs]=$(rss_mb "$WORK/tjs.time")
 
 row "" "images/s" "ms/image" "tokens/s" "peak RSS"
