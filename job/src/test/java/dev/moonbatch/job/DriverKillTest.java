@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,12 +45,12 @@ class DriverKillTest {
                 .redirectOutput(tmp.resolve("driver.log").toFile()).start();
         Path checkpoints = out.resolve(Checkpoints.DIR);
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (checkpointFiles(checkpoints) < 3 && driver.isAlive() && System.nanoTime() < deadline) {
+        while (Outputs.checkpointFiles(checkpoints).size() < 3 && driver.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
         assertTrue(driver.isAlive(), "the driver was still running when killed: " + Files.readString(tmp.resolve("driver.log")));
         driver.destroyForcibly().waitFor();
-        int savedFiles = checkpointFiles(checkpoints);
+        int savedFiles = Outputs.checkpointFiles(checkpoints).size();
         int saved = checkpointRows(checkpoints);
         assertTrue(Files.notExists(out.resolve(CaptionJob.PARQUET)), "the killed run never finished");
 
@@ -79,21 +78,10 @@ class DriverKillTest {
     }
 
     private static int checkpointRows(Path dir) throws Exception {
-        try (Stream<Path> s = Files.walk(dir)) {
-            int n = 0;
-            for (Path p : s.filter(p -> p.toString().endsWith(".jsonl") && !p.getFileName().toString().startsWith(".")).toList()) {
-                n += (int) Files.readAllLines(p).stream().filter(l -> !l.isBlank()).count();
-            }
-            return n;
+        int n = 0;
+        for (Path p : Outputs.checkpointFiles(dir)) {
+            n += (int) Files.readAllLines(p).stream().filter(l -> !l.isBlank()).count();
         }
-    }
-
-    private static int checkpointFiles(Path dir) throws Exception {
-        if (!Files.isDirectory(dir)) {
-            return 0;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            return (int) s.filter(p -> p.toString().endsWith(".jsonl") && !p.getFileName().toString().startsWith(".")).count();
-        }
+        return n;
     }
 }

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,7 +97,7 @@ class StandaloneClusterIT {
                 .redirectOutput(tmp.resolve("kill.log").toFile()).start();
         Path checkpoints = out.resolve(Checkpoints.DIR);
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
-        while (countFiles(checkpoints) < 4 && submit.isAlive() && System.nanoTime() < deadline) {
+        while (Outputs.checkpointFiles(checkpoints).size() < 4 && submit.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
         List<ProcessHandle> executors = ProcessHandle.allProcesses()
@@ -123,14 +122,5 @@ class StandaloneClusterIT {
         System.out.printf("executor kill (pid %d of %d executors): %d images, %d rows, %d duplicates, %d missing, %.1f s%n",
                 victim.pid(), executors.size(), images, rows.size(), duplicates, images - counts.size(),
                 (System.nanoTime() - t0) / 1e9);
-    }
-
-    private static long countFiles(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return 0;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(p -> p.toString().endsWith(".jsonl")).count();
-        }
     }
 }
