@@ -13,6 +13,7 @@ import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
+import dev.moonbatch.runtime.generate.GeneratedSequence;
 import dev.moonbatch.runtime.generate.Generator;
 import dev.moonbatch.runtime.generate.MergedDecoder;
 import dev.moonbatch.runtime.generate.Tensors;
@@ -145,9 +146,10 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
                 ids[m] = promptIds[group[m]];
             }
             try (DecodingState state = decoder.startWithEmbeddings(rows, hidden, embedder, padPrefill)) {
-                List<long[]> generated = Generator.generate(state, options, ids);
+                List<GeneratedSequence> generated = Generator.generate(state, options, ids);
                 for (int m = 0; m < group.length; m++) {
-                    out[group[m]] = new Generation(generated.get(m), tokenizer.decode(generated.get(m)).strip());
+                    GeneratedSequence g = generated.get(m);
+                    out[group[m]] = new Generation(g.ids(), tokenizer.decode(g.ids()).strip(), g.logProbs(), g.finishReason());
                 }
             }
         }

@@ -15,6 +15,7 @@ import dev.moonbatch.runtime.bundle.Json;
 import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
+import dev.moonbatch.runtime.generate.GeneratedSequence;
 import dev.moonbatch.runtime.generate.Generator;
 import dev.moonbatch.runtime.generate.MergedDecoder;
 import dev.moonbatch.runtime.generate.Tensors;
@@ -206,8 +207,9 @@ public final class Florence2 implements VisionLanguageModel {
             }
             try (DecodingState state = decoder.startWithEmbeddings(embedder.embedFlat(start), n, 1, embedder, rowInputs)) {
                 List<Generation> out = new ArrayList<>(n);
-                for (long[] ids : Generator.generate(state, options, start)) {
-                    out.add(new Generation(ids, postProcess(tokenizer.decode(ids, false))));
+                for (GeneratedSequence g : Generator.generate(state, options, start)) {
+                    out.add(new Generation(g.ids(), postProcess(tokenizer.decode(g.ids(), false)), g.logProbs(),
+                            g.finishReason()));
                 }
                 return out;
             }

@@ -14,6 +14,7 @@ import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
+import dev.moonbatch.runtime.generate.GeneratedSequence;
 import dev.moonbatch.runtime.generate.Generator;
 import dev.moonbatch.runtime.generate.MergedDecoder;
 import dev.moonbatch.runtime.generate.Tensors;
@@ -127,8 +128,8 @@ public final class VitGpt2 implements VisionLanguageModel {
             try (InvariantHoisting.RowInputs rows = hoisting.rowInputs(Map.of("encoder_hidden_states", hidden));
                  DecodingState state = decoder.start(start, rows.tensors())) {
                 List<Generation> out = new ArrayList<>(n);
-                for (long[] ids : Generator.generate(state, options, start)) {
-                    out.add(new Generation(ids, tokenizer.decode(ids).strip()));
+                for (GeneratedSequence g : Generator.generate(state, options, start)) {
+                    out.add(new Generation(g.ids(), tokenizer.decode(g.ids()).strip(), g.logProbs(), g.finishReason()));
                 }
                 return out;
             }

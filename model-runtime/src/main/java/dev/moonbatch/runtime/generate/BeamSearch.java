@@ -1,6 +1,7 @@
 package dev.moonbatch.runtime.generate;
 
 import ai.onnxruntime.OrtException;
+import dev.moonbatch.runtime.Generation.FinishReason;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,7 +30,11 @@ import java.util.List;
  *       {@code ** lengthPenalty} is no better than the worst hypothesis; {@code "never"} – the same,
  *       but over {@code maxNewTokens ** lengthPenalty} when {@code lengthPenalty > 0}. Also when it
  *       has no running beam left, and everything is done at {@code maxNewTokens}.</li>
- *   <li>The answer per input is its best hypothesis: the generated ids, EOS included if produced.</li>
+ *   <li>The answer per input is its best hypothesis: the generated ids, EOS included if produced,
+ *       with its per-step scores (each the value added to its running sum: the log-softmax after the
+ *       processors) as log-probs, and {@link FinishReason#EOS} when it ended on an EOS token or with
+ *       every continuation banned before {@code maxNewTokens}, {@link FinishReason#LENGTH} when it
+ *       was cut at {@code maxNewTokens}.</li>
  * </ul>
  *
  * <p>Batch rows are the running beams of the inputs not yet done, grouped by input in input order
@@ -59,12 +64,15 @@ final class BeamSearch {
         this.candidates = Math.max(2, 1 + options.eosTokenIds().size()) * numBeams;
     }
 
-    /** A running beam: its generated ids and the sum of their scores. */
-    private record Beam(long[] tokens, double score) {
+    /** A running beam: its generated ids, each one's step score, and the sum of those scores. */
+    private record Beam(long[] tokens, float[] steps, double score) {
     }
 
-    /** A finished hypothesis: generated ids (EOS included if it ended on one) and its length-penalised score. */
-    private record Hypothesis(long[] tokens, double score) {
+    /**
+     * A finished hypothesis: generated ids (EOS included if it ended on one), their step scores, why it
+     * ended and its length-penalised score.
+     */
+    private record Hypothesis(long[] tokens, float[] steps, FinishReason reason, double score) {
     }
 
     /** One input's best {@code numBeams} hypotheses, best first (transformers' BeamHypotheses). */
@@ -76,7 +84,7 @@ final class BeamSearch {
             this.capacity = capacity;
         }
 
-        void add(long[] tokens, double score) {
+        void add(long[] tokens, float[] steps, FinishReason reason, double score) {
             if (best.size() == capacity && !(score > worst())) {
                 return;
             }
@@ -84,7 +92,7 @@ final class BeamSearch {
             while (at > 0 && best.get(at - 1).score() < score) {
                 at--;
             }
-            best.add(at, new Hypothesis(tokens, score));
+            best.add(at, new Hypothesis(tokens, steps, reason, score));
             if (best.size() > capacity) {
                 best.remove(best.size() - 1);
             }
@@ -98,12 +106,16 @@ final class BeamSearch {
             return best.get(best.size() - 1).score();
         }
 
-        long[] bestTokens() {
-            return best.isEmpty() ? new long[0] : best.get(0).tokens();
+        GeneratedSequence bestSequence() {
+            if (best.isEmpty()) {
+                return new GeneratedSequence(new long[0], new float[0], FinishReason.LENGTH);
+            }
+            Hypothesis h = best.get(0);
+            return new GeneratedSequence(h.tokens(), h.steps(), h.reason());
         }
     }
 
-    List<long[]> run(DecodingState state) throws OrtException {
+    List<GeneratedSequence> run(DecodingState state) throws OrtException {
         float[][] logits = state.prefill();
         int inputs = logits.length;
         if (promptIds != null && promptIds.length != inputs) {
@@ -116,13 +128,14 @@ final class BeamSearch {
         for (int i = 0; i < inputs; i++) {
             hypotheses[i] = new Hypotheses(numBeams);
             rowInput[i] = i;
-            rowBeam[i] = new Beam(new long[0], 0.0);
+            rowBeam[i] = new Beam(new long[0], new float[0], 0.0);
         }
         int maxNew = options.maxNewTokens();
         double lengthPenalty = options.lengthPenalty();
         int[] topRow = new int[candidates];
         int[] topToken = new int[candidates];
         double[] topScore = new double[candidates];
+        float[] topStep = new float[candidates];
 
         for (int step = 0; ; step++) {
             int generated = step + 1; // tokens each continuation of this step has
@@ -185,9 +198,11 @@ final class BeamSearch {
                             topScore[at] = topScore[at - 1];
                             topRow[at] = topRow[at - 1];
                             topToken[at] = topToken[at - 1];
+                            topStep[at] = topStep[at - 1];
                             at--;
                         }
                         topScore[at] = total;
+                        topStep[at] = score;
                         topRow[at] = r;
                         topToken[at] = t;
                         if (count == candidates) {
@@ -202,7 +217,8 @@ final class BeamSearch {
                     for (int r = first; r < end; r++) {
                         Beam beam = rowBeam[r];
                         int len = beam.tokens().length;
-                        hyps.add(beam.tokens(), len == 0 ? beam.score() : beam.score() / Math.pow(len, lengthPenalty));
+                        hyps.add(beam.tokens(), beam.steps(), len >= maxNew ? FinishReason.LENGTH : FinishReason.EOS,
+                                len == 0 ? beam.score() : beam.score() / Math.pow(len, lengthPenalty));
                     }
                     first = end;
                     continue;
@@ -214,9 +230,12 @@ final class BeamSearch {
                     long token = topToken[c];
                     long[] tokens = Arrays.copyOf(rowBeam[topRow[c]].tokens(), generated);
                     tokens[generated - 1] = token;
+                    float[] steps = Arrays.copyOf(rowBeam[topRow[c]].steps(), generated);
+                    steps[generated - 1] = topStep[c];
                     if (atLimit || options.isEos(token)) {
                         if (c < numBeams) {
-                            hyps.add(tokens, topScore[c] / penalty);
+                            hyps.add(tokens, steps, options.isEos(token) ? FinishReason.EOS : FinishReason.LENGTH,
+                                    topScore[c] / penalty);
                         }
                     } else if (running < numBeams) {
                         if (running == 0) {
@@ -226,7 +245,7 @@ final class BeamSearch {
                         parents.add(topRow[c]);
                         nextTokens.add(token);
                         nextInput.add(input);
-                        nextBeams.add(new Beam(tokens, topScore[c]));
+                        nextBeams.add(new Beam(tokens, steps, topScore[c]));
                     }
                 }
                 if (running > 0 && hyps.full() && isDone(bestRunning, generated, hyps.worst())) {
@@ -253,9 +272,9 @@ final class BeamSearch {
             logits = state.step(nextTokens.stream().mapToLong(Long::longValue).toArray());
         }
 
-        List<long[]> out = new ArrayList<>(inputs);
+        List<GeneratedSequence> out = new ArrayList<>(inputs);
         for (Hypotheses hyps : hypotheses) {
-            out.add(hyps.bestTokens());
+            out.add(hyps.bestSequence());
         }
         return out;
     }

@@ -1,6 +1,7 @@
 package dev.moonbatch.runtime.generate;
 
 import ai.onnxruntime.OrtException;
+import dev.moonbatch.runtime.Generation.FinishReason;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,7 +21,7 @@ public final class Generator {
      * Greedy search ({@code options.numBeams()} = 1) or beam search (more): see {@link #greedy} and
      * {@link #beam}. As in transformers, one beam means greedy search, whatever the beam options say.
      */
-    public static List<long[]> generate(DecodingState state, GenerationOptions options) throws OrtException {
+    public static List<GeneratedSequence> generate(DecodingState state, GenerationOptions options) throws OrtException {
         return generate(state, options, null);
     }
 
@@ -29,21 +30,22 @@ public final class Generator {
      * logits processors ({@code repetition_penalty}, {@code no_repeat_ngram_size}) count as part of
      * the sequence, as transformers does with {@code input_ids}. {@code null} means none.
      */
-    public static List<long[]> generate(DecodingState state, GenerationOptions options, long[][] promptIds)
+    public static List<GeneratedSequence> generate(DecodingState state, GenerationOptions options, long[][] promptIds)
             throws OrtException {
         return options.numBeams() > 1 ? beam(state, options, promptIds) : greedy(state, options, promptIds);
     }
 
     /**
      * Beam search over every input row of {@code state}; see {@link BeamSearch}. Returns, per input
-     * row, the best hypothesis's generated ids (EOS included when it was produced), in input order.
+     * row, the best hypothesis's generated ids (EOS included when it was produced), in input order,
+     * with its per-step scores (the values its running sum added up) as the log-probs.
      */
-    public static List<long[]> beam(DecodingState state, GenerationOptions options) throws OrtException {
+    public static List<GeneratedSequence> beam(DecodingState state, GenerationOptions options) throws OrtException {
         return beam(state, options, null);
     }
 
     /** {@link #beam(DecodingState, GenerationOptions)} with each row's prompt ids for the logits processors. */
-    public static List<long[]> beam(DecodingState state, GenerationOptions options, long[][] promptIds)
+    public static List<GeneratedSequence> beam(DecodingState state, GenerationOptions options, long[][] promptIds)
             throws OrtException {
         return new BeamSearch(options, promptIds).run(state);
     }
@@ -52,18 +54,21 @@ public final class Generator {
      * Greedy search. Returns, per input row, the generated ids (EOS included when it was produced),
      * in the same order as the rows of {@code state}. The options' logits processors, if any, adjust
      * the raw logits before the argmax (transformers' greedy path); the beam options are ignored.
+     * Each token's log-prob is the log-softmax of those processed logits at the chosen token (one
+     * log-sum-exp pass over the row per step).
      */
-    public static List<long[]> greedy(DecodingState state, GenerationOptions options) throws OrtException {
+    public static List<GeneratedSequence> greedy(DecodingState state, GenerationOptions options) throws OrtException {
         return greedy(state, options, null);
     }
 
     /** {@link #greedy(DecodingState, GenerationOptions)} with each row's prompt ids for the logits processors. */
-    public static List<long[]> greedy(DecodingState state, GenerationOptions options, long[][] promptIds)
+    public static List<GeneratedSequence> greedy(DecodingState state, GenerationOptions options, long[][] promptIds)
             throws OrtException {
         List<LogitsProcessor> processors = LogitsProcessor.of(options);
         float[][] logits = state.prefill();
         int rows = logits.length;
         List<List<Long>> out = new ArrayList<>(rows);
+        float[][] logProbs = new float[rows][Math.max(0, options.maxNewTokens())];
         for (int i = 0; i < rows; i++) {
             out.add(new ArrayList<>());
         }
@@ -79,7 +84,9 @@ public final class Generator {
                         processor.process(context, out.get(active[r]).size(), logits[r]);
                     }
                 }
-                next[r] = argmax(logits[r]);
+                int best = argmax(logits[r]);
+                next[r] = best;
+                logProbs[active[r]][out.get(active[r]).size()] = (float) (logits[r][best] - BeamSearch.logSumExp(logits[r]));
                 out.get(active[r]).add(next[r]);
                 if (!options.isEos(next[r])) {
                     running++;
@@ -105,7 +112,14 @@ public final class Generator {
             }
             logits = state.step(next);
         }
-        return out.stream().map(ids -> ids.stream().mapToLong(Long::longValue).toArray()).toList();
+        List<GeneratedSequence> result = new ArrayList<>(rows);
+        for (int i = 0; i < rows; i++) {
+            long[] ids = out.get(i).stream().mapToLong(Long::longValue).toArray();
+            boolean eos = ids.length > 0 && options.isEos(ids[ids.length - 1]);
+            result.add(new GeneratedSequence(ids, Arrays.copyOf(logProbs[i], ids.length),
+                    eos ? FinishReason.EOS : FinishReason.LENGTH));
+        }
+        return result;
     }
 
     /** The prompt ids of input {@code input} (if given), then its generated ids. */

@@ -37,14 +37,14 @@ class BeamSearchTest {
             GenerationOptions one = options(6, List.of(EOS), 1, lengthPenalty, early, ngram, 1.0);
             TableDecodingState.Model model = TableDecodingState.randomTable(seed, vocab, 2.0);
 
-            List<long[]> greedy = Generator.greedy(new TableDecodingState(inputs, model), one);
-            List<long[]> viaBeamCode = new BeamSearch(one, null).run(new TableDecodingState(inputs, model));
-            List<long[]> viaGenerate = Generator.generate(new TableDecodingState(inputs, model), one);
+            List<long[]> greedy = TableDecodingState.ids(Generator.greedy(new TableDecodingState(inputs, model), one));
+            List<long[]> viaBeamCode = TableDecodingState.ids(new BeamSearch(one, null).run(new TableDecodingState(inputs, model)));
+            List<long[]> viaGenerate = TableDecodingState.ids(Generator.generate(new TableDecodingState(inputs, model), one));
             for (int i = 0; i < inputs; i++) {
                 assertArrayEquals(greedy.get(i), viaBeamCode.get(i), "seed " + seed + " input " + i);
                 assertArrayEquals(greedy.get(i), viaGenerate.get(i), "seed " + seed + " input " + i);
             }
-            List<long[]> wide = Generator.generate(new TableDecodingState(inputs, model), one.withNumBeams(3));
+            List<long[]> wide = TableDecodingState.ids(Generator.generate(new TableDecodingState(inputs, model), one.withNumBeams(3)));
             for (int i = 0; i < inputs; i++) {
                 if (!Arrays.equals(greedy.get(i), wide.get(i))) {
                     differ++;
@@ -101,7 +101,7 @@ class BeamSearchTest {
     private static int checkOptimum(int seed, int vocab, int inputs, GenerationOptions options, long[][] prompts)
             throws Exception {
         TableDecodingState.Model model = TableDecodingState.randomTable(seed, vocab, 2.0);
-        List<long[]> beam = Generator.beam(new TableDecodingState(inputs, model), options, prompts);
+        List<long[]> beam = TableDecodingState.ids(Generator.beam(new TableDecodingState(inputs, model), options, prompts));
         int unique = 0;
         for (int i = 0; i < inputs; i++) {
             long[] prompt = prompts == null ? null : prompts[i];
@@ -120,8 +120,8 @@ class BeamSearchTest {
 
     private static int differsFromGreedy(int seed, int vocab, int inputs, GenerationOptions options) throws Exception {
         TableDecodingState.Model model = TableDecodingState.randomTable(seed, vocab, 2.0);
-        List<long[]> greedy = Generator.greedy(new TableDecodingState(inputs, model), options);
-        List<long[]> beam = Generator.beam(new TableDecodingState(inputs, model), options);
+        List<long[]> greedy = TableDecodingState.ids(Generator.greedy(new TableDecodingState(inputs, model), options));
+        List<long[]> beam = TableDecodingState.ids(Generator.beam(new TableDecodingState(inputs, model), options));
         int differ = 0;
         for (int i = 0; i < inputs; i++) {
             differ += Arrays.equals(greedy.get(i), beam.get(i)) ? 0 : 1;
@@ -146,7 +146,7 @@ class BeamSearchTest {
                 prompts[i] = random.ints(random.nextInt(3), 1, 6).asLongStream().toArray();
             }
             GenerationOptions options = options(8, eos, beams, 1.0, EarlyStopping.HEURISTIC, n, 1.0);
-            List<long[]> out = Generator.generate(new TableDecodingState(inputs, model), options, prompts);
+            List<long[]> out = TableDecodingState.ids(Generator.generate(new TableDecodingState(inputs, model), options, prompts));
             for (int i = 0; i < inputs; i++) {
                 long[] sequence = concat(prompts[i], out.get(i));
                 assertFalse(repeatsNgram(sequence, n), "seed " + seed + " n=" + n + " beams " + beams + ": "
@@ -161,7 +161,7 @@ class BeamSearchTest {
         for (int seed = 0; seed < 100; seed++) {
             TableDecodingState.Model model = TableDecodingState.randomTable(seed, 6, 4.0);
             GenerationOptions options = options(8, List.of(), 1 + seed % 3, 1.0, EarlyStopping.HEURISTIC, 0, 1.0);
-            long[] out = Generator.generate(new TableDecodingState(1, model), options).get(0);
+            long[] out = Generator.generate(new TableDecodingState(1, model), options).get(0).ids();
             repeated += repeatsNgram(out, 2) ? 1 : 0;
         }
         assertTrue(repeated > 50, "the property test must not be vacuous; repeated in " + repeated);
@@ -226,9 +226,9 @@ class BeamSearchTest {
                 {.10, .50, .40}, {.25, .40, .35}, {.90, .05, .05}});
         GenerationOptions options = options(2, List.of(EOS), 2, 1.0, EarlyStopping.HEURISTIC, 0, 1.0);
 
-        assertArrayEquals(new long[] {1, 1}, Generator.greedy(new TableDecodingState(1, model), options).get(0));
+        assertArrayEquals(new long[] {1, 1}, Generator.greedy(new TableDecodingState(1, model), options).get(0).ids());
         TableDecodingState state = new TableDecodingState(1, model);
-        assertArrayEquals(new long[] {2, EOS}, Generator.generate(state, options).get(0));
+        assertArrayEquals(new long[] {2, EOS}, Generator.generate(state, options).get(0).ids());
         assertEquals(1, state.steps);
         assertEquals(1, state.selections.size());
         assertArrayEquals(new int[] {0, 0}, state.selections.get(0), "both beams gathered from the prefill row");
@@ -266,19 +266,19 @@ class BeamSearchTest {
 
         TableDecodingState state = new TableDecodingState(1, model);
         GenerationOptions base = options(3, List.of(EOS), 2, 1.0, EarlyStopping.HEURISTIC, 0, 1.0);
-        assertArrayEquals(new long[] {1, EOS}, Generator.beam(state, base).get(0));
+        assertArrayEquals(new long[] {1, EOS}, Generator.beam(state, base).get(0).ids());
         assertEquals(1, state.steps, "done after step 2 by the heuristic");
 
         state = new TableDecodingState(1, model);
-        assertArrayEquals(new long[] {EOS}, Generator.beam(state, base.withLengthPenalty(-1.0)).get(0));
+        assertArrayEquals(new long[] {EOS}, Generator.beam(state, base.withLengthPenalty(-1.0)).get(0).ids());
         assertEquals(1, state.steps);
 
         state = new TableDecodingState(1, model);
-        assertArrayEquals(new long[] {1, EOS}, Generator.beam(state, base.withEarlyStopping(EarlyStopping.NEVER)).get(0));
+        assertArrayEquals(new long[] {1, EOS}, Generator.beam(state, base.withEarlyStopping(EarlyStopping.NEVER)).get(0).ids());
         assertEquals(2, state.steps, "never: the beam judged at max length could still win, so step 3 runs");
 
         state = new TableDecodingState(1, model);
-        assertArrayEquals(new long[] {1, EOS}, Generator.beam(state, base.withEarlyStopping(EarlyStopping.WHEN_FULL)).get(0));
+        assertArrayEquals(new long[] {1, EOS}, Generator.beam(state, base.withEarlyStopping(EarlyStopping.WHEN_FULL)).get(0).ids());
         assertEquals(1, state.steps);
     }
 
@@ -308,11 +308,11 @@ class BeamSearchTest {
         GenerationOptions heuristic = options(3, List.of(EOS), 2, 1.0, EarlyStopping.HEURISTIC, 0, 1.0);
 
         TableDecodingState state = new TableDecodingState(1, model);
-        assertArrayEquals(new long[] {EOS}, Generator.beam(state, heuristic.withEarlyStopping(EarlyStopping.WHEN_FULL)).get(0));
+        assertArrayEquals(new long[] {EOS}, Generator.beam(state, heuristic.withEarlyStopping(EarlyStopping.WHEN_FULL)).get(0).ids());
         assertEquals(1, state.steps);
 
         state = new TableDecodingState(1, model);
-        assertArrayEquals(new long[] {1, 1, 1}, Generator.beam(state, heuristic).get(0));
+        assertArrayEquals(new long[] {1, 1, 1}, Generator.beam(state, heuristic).get(0).ids());
         assertEquals(2, state.steps);
     }
 
@@ -330,7 +330,7 @@ class BeamSearchTest {
         TableDecodingState state = new TableDecodingState(2, model);
         GenerationOptions options = options(5, List.of(EOS), 2, 1.0, EarlyStopping.HEURISTIC, 0, 1.0);
 
-        List<long[]> out = Generator.generate(state, options);
+        List<long[]> out = TableDecodingState.ids(Generator.generate(state, options));
 
         assertArrayEquals(new long[] {1, EOS}, out.get(0));
         assertEquals(5, out.get(1).length, "input 1 runs to max_new_tokens");
@@ -351,7 +351,7 @@ class BeamSearchTest {
         // change the answer): input 1's answer is the exhaustive optimum.
         GenerationOptions wide = options.withNumBeams(2);
         ExhaustiveSearch.Result reference = ExhaustiveSearch.search(model, 1, null, wide.withNumBeams(64));
-        assertArrayEquals(reference.best(), Generator.beam(new TableDecodingState(2, model), wide.withNumBeams(64)).get(1));
+        assertArrayEquals(reference.best(), Generator.beam(new TableDecodingState(2, model), wide.withNumBeams(64)).get(1).ids());
     }
 
     @Test

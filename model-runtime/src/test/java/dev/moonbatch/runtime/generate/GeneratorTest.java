@@ -68,7 +68,7 @@ class GeneratorTest {
     @Test
     void greedyFollowsArgmaxAndFinishedRowsLeaveTheBatch() throws Exception {
         ScriptedState state = new ScriptedState(new long[] {1, EOS}, new long[] {2, 3, 1, EOS}, new long[] {3, 3, 3, 3, 3, 3});
-        List<long[]> out = Generator.greedy(state, new GenerationOptions(5, List.of(EOS)));
+        List<long[]> out = TableDecodingState.ids(Generator.greedy(state, new GenerationOptions(5, List.of(EOS))));
 
         assertArrayEquals(new long[] {1, EOS}, out.get(0));
         assertArrayEquals(new long[] {2, 3, 1, EOS}, out.get(1));
@@ -81,7 +81,7 @@ class GeneratorTest {
     @Test
     void runsToTheLimitWithoutEos() throws Exception {
         ScriptedState state = new ScriptedState(new long[] {1, EOS, 2});
-        List<long[]> out = Generator.greedy(state, new GenerationOptions(3, List.of()));
+        List<long[]> out = TableDecodingState.ids(Generator.greedy(state, new GenerationOptions(3, List.of())));
         assertArrayEquals(new long[] {1, EOS, 2}, out.get(0));
     }
 

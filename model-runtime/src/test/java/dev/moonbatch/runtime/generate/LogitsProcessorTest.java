@@ -48,11 +48,11 @@ class LogitsProcessorTest {
         TableDecodingState.Model model = (input, generated) -> new float[] {-9f, -1f, -3f, 4f, 1f};
         GenerationOptions forced = new GenerationOptions(4, List.of(2L)).withForcedTokens(0, 2);
         long[][] start = {{2}, {2}};
-        List<long[]> greedy = Generator.greedy(new TableDecodingState(2, model), forced, start);
+        List<long[]> greedy = TableDecodingState.ids(Generator.greedy(new TableDecodingState(2, model), forced, start));
         assertArrayEquals(new long[] {0, 3, 3, 2}, greedy.get(0), "BOS first, EOS as the 4th of 4 tokens");
         assertArrayEquals(new long[] {0, 3, 3, 2}, greedy.get(1));
         // Beam search: the same forced steps (every other candidate is -inf there).
-        List<long[]> beam = Generator.beam(new TableDecodingState(2, model), forced.withNumBeams(3), start);
+        List<long[]> beam = TableDecodingState.ids(Generator.beam(new TableDecodingState(2, model), forced.withNumBeams(3), start));
         assertArrayEquals(new long[] {0, 3, 3, 2}, beam.get(0));
         // A context longer than one token (a decoder-only prompt) is never forced to BOS, as in transformers.
         float[] scores = {1f, 2f, 3f};
@@ -68,16 +68,16 @@ class LogitsProcessorTest {
         // Always prefers token 1 (logit 2) over token 2 (logit 1.5): plain greedy repeats 1.
         TableDecodingState.Model model = (input, generated) -> new float[] {-5f, 2f, 1.5f};
         GenerationOptions plain = new GenerationOptions(3, List.of(0L));
-        assertArrayEquals(new long[] {1, 1, 1}, Generator.greedy(new TableDecodingState(1, model), plain).get(0));
+        assertArrayEquals(new long[] {1, 1, 1}, Generator.greedy(new TableDecodingState(1, model), plain).get(0).ids());
         // Penalty 2: once 1 is in the sequence its logit is 2/2 = 1 < 1.5, and 2's becomes 0.75 < 1 once used.
         GenerationOptions penalised = plain.withRepetitionPenalty(2.0);
-        assertArrayEquals(new long[] {1, 2, 1}, Generator.greedy(new TableDecodingState(1, model), penalised).get(0));
+        assertArrayEquals(new long[] {1, 2, 1}, Generator.greedy(new TableDecodingState(1, model), penalised).get(0).ids());
         // A prompt holding 1 penalises it from the first step, as transformers does with input_ids.
         assertArrayEquals(new long[] {2, 1, 1},
-                Generator.greedy(new TableDecodingState(1, model), penalised, new long[][] {{1}}).get(0));
+                Generator.greedy(new TableDecodingState(1, model), penalised, new long[][] {{1}}).get(0).ids());
         // No repeated bigram: 1 1 is used once, so after 1 1 the next 1 is banned.
         assertArrayEquals(new long[] {1, 1, 2},
-                Generator.greedy(new TableDecodingState(1, model), plain.withNoRepeatNgramSize(2)).get(0));
+                Generator.greedy(new TableDecodingState(1, model), plain.withNoRepeatNgramSize(2)).get(0).ids());
     }
 
     @Test

@@ -25,6 +25,11 @@ final class TableDecodingState implements DecodingState {
     final List<int[]> selections = new ArrayList<>();
     final List<Integer> batchSizes = new ArrayList<>();
 
+    /** The generated ids of each sequence, for tests that check only which tokens were chosen. */
+    static List<long[]> ids(List<GeneratedSequence> sequences) {
+        return sequences.stream().map(GeneratedSequence::ids).toList();
+    }
+
     TableDecodingState(int inputs, Model model) {
         this.model = model;
         this.rowInput = new int[inputs];
