@@ -11,6 +11,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -52,7 +53,8 @@ import static org.apache.spark.sql.functions.regexp_extract;
 public final class CaptionJob {
     private static final Logger LOG = LoggerFactory.getLogger(CaptionJob.class);
     public static final String PARQUET = "results.parquet";
-    public static final String CSV = "results.csv";
+    public static final String CSV = RunExports.RESULTS_CSV;
+    private static final ObjectMapper JSON = new ObjectMapper();
     public static final String SUMMARY = "summary.json";
 
     private final SparkSession spark;
@@ -76,7 +78,8 @@ public final class CaptionJob {
         List<WorkItem> work = workItems(images, hadoopConf);
         long expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
         Dataset<Row> runKeys = runKeys(work);
-        Map<String, PriorResult> prior = config.resume() ? priorResults(out, fs.exists(results)) : Map.of();
+        boolean hasResults = fs.exists(results);
+        Map<String, PriorResult> prior = config.resume() ? priorResults(out, hasResults) : Map.of();
         stages.put("list", seconds(t0));
         long t1 = System.nanoTime();
         int partitions = partitions(work.size());
@@ -92,34 +95,54 @@ public final class CaptionJob {
         JavaRDD<Row> rows = jsc.parallelize(work, partitions)
                 .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
-        if (fs.exists(results)) {
+        Dataset<Row> earlier = hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
+        Dataset<Row> table = OutputTable.withChange(fresh, earlier);
+        Dataset<Row> removedNow = null;
+        if (earlier != null) {
             // Earlier rows stay unless this run writes the same (image, task, prompt); the key set is
-            // known up front, so this never recomputes the model work.
-            Dataset<Row> earlier = spark.read().schema(ResultRow.SCHEMA).parquet(results.toString());
-            fresh = fresh.unionByName(earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
+            // known up front, so this never recomputes the model work. Rows of this task whose image
+            // is gone from the input move to removed.parquet.
+            Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
                     .and(earlier.col("task").equalTo(runKeys.col("k_task")))
-                    .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti"));
+                    .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti");
+            Dataset<Row> present = presentPaths(images, work);
+            Dataset<Row> flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer")
+                    .withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
+            Column[] base = columns(ResultRow.SCHEMA);
+            table = table.unionByName(flagged.filter(col("_gone").equalTo(false)).select(base)
+                    .withColumn(OutputTable.CHANGE, lit(OutputTable.UNCHANGED)));
+            removedNow = flagged.filter(col("_gone")).drop("_gone", "p_path")
+                    .withColumn(OutputTable.CHANGE, lit(OutputTable.REMOVED))
+                    .withColumn(OutputTable.REMOVED_RUN_ID, lit(config.runId()))
+                    .select(columns(OutputTable.REMOVED_SCHEMA));
         }
+        Dataset<Row> finished = OutputTable.withReviews(table, ReviewStore.latestTable(spark, out));
         Path staging = new Path(output, ".staging-" + config.runId());
+        Path removedStaging = new Path(output, ".staging-removed-" + config.runId());
         ProgressListener progress = new ProgressListener(expectedRows);
         spark.sparkContext().addSparkListener(progress);
         try {
-            fresh.write().mode(SaveMode.Overwrite).parquet(staging.toString());
+            finished.write().mode(SaveMode.Overwrite).parquet(staging.toString());
         } finally {
             progress.stop();
             spark.sparkContext().removeSparkListener(progress);
             priorBroadcast.destroy();
+        }
+        boolean removedAny = removedNow != null && stageRemoved(fs, output, removedNow, removedStaging);
+        if (removedAny) {
+            // first: if the driver dies between the two swaps, the next run finds those rows gone again
+            // (a duplicate in the history) rather than losing them
+            swap(fs, removedStaging, new Path(output, RunExports.REMOVED));
         }
         swap(fs, staging, results);
         Checkpoints.clear(out, hadoopConf);
         stages.put("process", seconds(t1));
 
         long t2 = System.nanoTime();
-        Dataset<Row> written = spark.read().parquet(results.toString()).cache();
-        String csv = writeCsv(written.orderBy("image_path", "task", "prompt"), output, hadoopConf);
+        Dataset<Row> written = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
         Dataset<Row> mine = written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
                 .and(written.col("task").equalTo(runKeys.col("k_task")))
-                .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
+                .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi").cache();
         long rowCount = mine.count();
         long errors = mine.filter(col("error").isNotNull()).count();
         long computed = mine.filter(col("run_id").equalTo(config.runId())).count();
@@ -128,17 +151,66 @@ public final class CaptionJob {
                 .groupBy(regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind")).count()
                 .orderBy("kind").collectAsList()
                 .forEach(r -> byKind.put(r.getString(0), r.getLong(1)));
-        written.unpersist();
+        Map<String, Long> changes = new LinkedHashMap<>();
+        for (String c : List.of(OutputTable.NEW, OutputTable.CHANGED, OutputTable.UNCHANGED)) {
+            changes.put(c, 0L);
+        }
+        mine.groupBy(OutputTable.CHANGE).count().collectAsList().forEach(r -> changes.put(r.getString(0), r.getLong(1)));
+        mine.unpersist();
+        long removed = removedAny ? RunExports.removedBy(spark, output, config.runId()).count() : 0;
+        changes.put(OutputTable.REMOVED, removed);
+
+        String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")" : config.task().prompt();
+        double soFar = seconds(t0);
+        RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
+                config.optionsKey(), images.size(), rowCount, rowCount - errors, errors, computed, rowCount - computed,
+                removed, changes, byKind, stages, soFar > 0 ? images.size() / soFar : 0, results.toString(),
+                null, null, null);
+        RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft));
         stages.put("csv", seconds(t2));
         double total = seconds(t0);
         stages.put("total", total);
-
-        String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")" : config.task().prompt();
-        RunSummary summary = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
-                config.optionsKey(), images.size(), rowCount, rowCount - errors, errors, computed, rowCount - computed,
-                byKind, stages, total > 0 ? images.size() / total : 0, results.toString(), csv);
+        RunSummary summary = new RunSummary(draft.runId(), draft.model(), draft.task(), draft.prompt(), draft.options(),
+                draft.images(), draft.rows(), draft.captioned(), draft.errors(), draft.computed(), draft.reused(),
+                removed, changes, byKind, stages, total > 0 ? images.size() / total : 0, results.toString(),
+                files.resultsCsv(), files.changesCsv(), files.reviewPage());
         writeSummary(fs, new Path(output, SUMMARY), summary);
         return summary;
+    }
+
+    /** Writes the removed-rows history (earlier history plus {@code removedNow}) aside; false when nothing was removed. */
+    private boolean stageRemoved(FileSystem fs, Path output, Dataset<Row> removedNow, Path staging) throws IOException {
+        Dataset<Row> now = removedNow.cache();
+        try {
+            if (now.isEmpty()) {
+                return false;
+            }
+            Path history = new Path(output, RunExports.REMOVED);
+            Dataset<Row> all = fs.exists(history)
+                    ? spark.read().schema(OutputTable.REMOVED_SCHEMA).parquet(history.toString()).unionByName(now)
+                    : now;
+            all.coalesce(1).write().mode(SaveMode.Overwrite).parquet(staging.toString());
+            return true;
+        } finally {
+            now.unpersist();
+        }
+    }
+
+    /** Every path this run knows to be present: the listing and the images its questions name. */
+    private Dataset<Row> presentPaths(List<String> images, List<WorkItem> work) {
+        java.util.Set<String> paths = new java.util.LinkedHashSet<>(images);
+        work.forEach(w -> paths.add(w.path()));
+        List<Row> keys = paths.stream().map(p -> RowFactory.create(p)).toList();
+        return spark.createDataFrame(keys, new StructType().add("p_path", DataTypes.StringType));
+    }
+
+    private static Column[] columns(StructType schema) {
+        String[] names = schema.fieldNames();
+        Column[] cols = new Column[names.length];
+        for (int i = 0; i < names.length; i++) {
+            cols[i] = col(names[i]);
+        }
+        return cols;
     }
 
     /**
@@ -197,20 +269,20 @@ public final class CaptionJob {
         for (ResultRow r : Checkpoints.readAll(output, spark.sparkContext().hadoopConfiguration())) {
             if (r.error() == null && r.contentSha256() != null && config.task().name().equals(r.task())
                     && config.optionsKey().equals(r.options())) {
-                byKey.putIfAbsent(PartitionCaptioner.priorKey(r.contentSha256(), r.prompt()),
-                        new PriorResult(r.text(), r.width(), r.height(), r.runId()));
+                byKey.putIfAbsent(PartitionCaptioner.priorKey(r.contentSha256(), r.prompt()), PriorResult.of(r));
             }
         }
         if (hasResults) {
-            spark.read().schema(ResultRow.SCHEMA).parquet(new Path(output, PARQUET).toString())
+            spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, PARQUET).toString())
                     .filter(col("error").isNull().and(col("content_sha256").isNotNull())
                             .and(col("task").equalTo(lit(config.task().name())))
                             .and(col("options").equalTo(lit(config.optionsKey()))))
-                    .select("content_sha256", "prompt", "text", "width", "height", "run_id")
+                    .select("content_sha256", "prompt", "text", "width", "height", "confidence", "min_token_prob",
+                            "finish_reason", "run_id")
                     .collectAsList()
                     .forEach(r -> byKey.putIfAbsent(PartitionCaptioner.priorKey(r.getString(0), r.getString(1)),
-                            new PriorResult(r.getString(2), r.isNullAt(3) ? null : r.getInt(3),
-                                    r.isNullAt(4) ? null : r.getInt(4), r.getString(5))));
+                            new PriorResult(r.getString(2), r.getAs("width"), r.getAs("height"), r.getAs("confidence"),
+                                    r.getAs("min_token_prob"), r.getAs("finish_reason"), r.getString(8))));
         }
         return byKey;
     }
@@ -239,40 +311,6 @@ public final class CaptionJob {
         }
         int batches = Math.max(1, (images + config.batchSize() - 1) / config.batchSize());
         return Math.max(1, Math.min(batches, spark.sparkContext().defaultParallelism() * 4));
-    }
-
-    /** The CSV is written beside the Parquet, through a temp file and a rename. */
-    private String writeCsv(Dataset<Row> rows, Path output, Configuration conf) throws IOException {
-        Iterable<List<String>> cells = () -> {
-            Iterator<Row> it = rows.toLocalIterator();
-            return new Iterator<>() {
-                public boolean hasNext() {
-                    return it.hasNext();
-                }
-
-                public List<String> next() {
-                    return ResultRow.cells(it.next());
-                }
-            };
-        };
-        Path target = new Path(output, CSV);
-        FileSystem fs = target.getFileSystem(conf);
-        if ("file".equals(fs.getScheme())) {
-            java.nio.file.Path local = java.nio.file.Path.of(target.toUri());
-            CsvExport.write(local, ResultRow.columns(), cells);
-            return local.toString();
-        }
-        java.nio.file.Path tmp = Files.createTempFile("moonbatch-", ".csv");
-        try {
-            Files.delete(tmp);
-            CsvExport.write(tmp, ResultRow.columns(), cells);
-            Path staged = new Path(output, "." + CSV + ".tmp");
-            fs.copyFromLocalFile(false, true, new Path(tmp.toUri()), staged);
-            HadoopFiles.moveIntoPlace(fs, staged, target);
-            return target.toString();
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 
     private static void writeSummary(FileSystem fs, Path target, RunSummary summary) throws IOException {

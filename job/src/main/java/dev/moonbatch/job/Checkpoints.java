@@ -54,8 +54,7 @@ public final class Checkpoints {
     /** A row keyed by the output's column names, so Spark reads it back with the result schema. */
     private static Map<String, Object> asMap(ResultRow r) {
         Map<String, Object> m = new LinkedHashMap<>();
-        Object[] values = {r.imagePath(), r.contentSha256(), r.width(), r.height(), r.model(), r.task(), r.prompt(),
-                r.options(), r.text(), r.error(), r.latencyMs(), r.runId()};
+        Object[] values = r.values();
         List<String> columns = ResultRow.columns();
         for (int i = 0; i < values.length; i++) {
             m.put(columns.get(i), values[i]);
@@ -90,6 +89,7 @@ public final class Checkpoints {
     private static ResultRow fromJson(JsonNode n) {
         return new ResultRow(text(n, "image_path"), text(n, "content_sha256"), integer(n, "width"), integer(n, "height"),
                 text(n, "model"), text(n, "task"), text(n, "prompt"), text(n, "options"), text(n, "text"),
+                decimal(n, "confidence"), decimal(n, "min_token_prob"), text(n, "finish_reason"),
                 text(n, "error"), n.path("latency_ms").asLong(), text(n, "run_id"));
     }
 
@@ -101,6 +101,11 @@ public final class Checkpoints {
     private static Integer integer(JsonNode n, String field) {
         JsonNode v = n.get(field);
         return v == null || v.isNull() ? null : v.asInt();
+    }
+
+    private static Double decimal(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asDouble();
     }
 
     public static void clear(String output, Configuration conf) throws IOException {

@@ -133,6 +133,9 @@ public final class MoonbatchCli implements Callable<Integer> {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
+        if (args.length > 0 && args[0].equals("review")) {
+            return ReviewCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
         CommandLine cli = new CommandLine(new MoonbatchCli(out, err));
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));

@@ -50,6 +50,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     private final JobConfig config;
     private final SerializableConfiguration hadoopConf;
     private final Broadcast<Map<String, PriorResult>> prior;
+    private final ThumbnailStore thumbnails;
 
     /**
      * @param prior earlier successful results for this model, task and options, by {@link #priorKey}
@@ -59,6 +60,12 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         this.config = config;
         this.hadoopConf = hadoopConf;
         this.prior = prior;
+        this.thumbnails = new ThumbnailStore(config.output(), hadoopConf);
+    }
+
+    /** A probability as stored: null where no token was generated (NaN). */
+    private static Double finite(double p) {
+        return Double.isFinite(p) ? p : null;
     }
 
     /** The key under which a result is reused: the image's content and the prompt. */
@@ -186,6 +193,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         final Image image;
         final String prompt;
         String text;
+        Double confidence;
+        Double minTokenProb;
+        String finishReason;
         String error;
         String runId;
         boolean computed;
@@ -219,6 +229,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                 PriorResult earlier = image.sha256 == null ? null : prior.value().get(priorKey(image.sha256, a.prompt));
                 if (earlier != null) {
                     a.text = earlier.text();
+                    a.confidence = earlier.confidence();
+                    a.minTokenProb = earlier.minTokenProb();
+                    a.finishReason = earlier.finishReason();
                     a.runId = earlier.runId();
                     image.width = earlier.width();
                     image.height = earlier.height();
@@ -266,9 +279,11 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         for (Answer a : answers) {
             a.image.prepared = null; // let the pixels go as soon as the batch is done
             String error = a.image.error != null && a.text == null ? a.image.error : a.error;
+            boolean ok = error == null;
             long nanos = a.image.ownNanos / Math.max(1, a.image.item.prompts().size()) + (a.computed ? inferenceNanos : 0);
             rows.add(new ResultRow(a.image.item.path(), a.image.sha256, a.image.width, a.image.height, model.name(),
-                    config.task().name(), a.prompt, config.optionsKey(), error == null ? a.text : null, error,
+                    config.task().name(), a.prompt, config.optionsKey(), ok ? a.text : null,
+                    ok ? a.confidence : null, ok ? a.minTokenProb : null, ok ? a.finishReason : null, error,
                     nanos / 1_000_000, a.runId != null ? a.runId : config.runId()));
         }
         return rows;
@@ -291,6 +306,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             DecodedImage decoded = decoder.decode(image.bytes);
             image.width = decoded.width();
             image.height = decoded.height();
+            thumbnails.save(image.sha256, decoded.image());
             image.prepared = model.prepare(decoded.image());
         } catch (ImageError e) {
             image.error = e.describe();
@@ -313,8 +329,13 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             List<Generation> out = model.generate(answers.stream()
                     .map(a -> new Query(a.image.prepared, new Task(config.task().name(), a.prompt))).toList(), options);
             for (int i = 0; i < answers.size(); i++) {
-                answers.get(i).text = out.get(i).text();
-                answers.get(i).computed = true;
+                Answer a = answers.get(i);
+                Generation g = out.get(i);
+                a.text = g.text();
+                a.confidence = finite(g.confidence());
+                a.minTokenProb = finite(g.minTokenProb());
+                a.finishReason = g.finishReason().label();
+                a.computed = true;
             }
         } catch (Exception | OutOfMemoryError batchFailure) {
             List<Image> images = answers.stream().map(a -> a.image).distinct().toList();

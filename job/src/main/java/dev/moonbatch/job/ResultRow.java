@@ -11,14 +11,20 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One output row: one image for one task and prompt. Exactly one of {@code text} and
- * {@code error} is set. The column order here is the order of the Parquet schema and the CSV.
+ * One row as an executor produces it: one image for one task and prompt. Exactly one of
+ * {@code text} and {@code error} is set. The columns the driver derives afterwards (change against
+ * the previous run, the review state) are in {@link OutputTable}; together they make the Parquet
+ * schema and the CSV columns, in this order.
  *
- * @param options the settings that shaped the text ({@link JobConfig#optionsKey()})
- * @param runId   the run that computed this row (earlier runs' rows are reused with their id)
+ * @param options       the settings that shaped the text ({@link JobConfig#optionsKey()})
+ * @param confidence    exp(mean log-probability of the generated tokens); null on error rows
+ * @param minTokenProb  the lowest probability of a generated token; null on error rows
+ * @param finishReason  {@code eos} or {@code length} (stopped by max-new-tokens); null on error rows
+ * @param runId         the run that computed this row (earlier runs' rows are reused with their id)
  */
 public record ResultRow(String imagePath, String contentSha256, Integer width, Integer height,
-                        String model, String task, String prompt, String options, String text, String error,
+                        String model, String task, String prompt, String options, String text,
+                        Double confidence, Double minTokenProb, String finishReason, String error,
                         long latencyMs, String runId) {
 
     public static final StructType SCHEMA = new StructType(new StructField[] {
@@ -31,6 +37,9 @@ public record ResultRow(String imagePath, String contentSha256, Integer width, I
             DataTypes.createStructField("prompt", DataTypes.StringType, true),
             DataTypes.createStructField("options", DataTypes.StringType, false),
             DataTypes.createStructField("text", DataTypes.StringType, true),
+            DataTypes.createStructField("confidence", DataTypes.DoubleType, true),
+            DataTypes.createStructField("min_token_prob", DataTypes.DoubleType, true),
+            DataTypes.createStructField("finish_reason", DataTypes.StringType, true),
             DataTypes.createStructField("error", DataTypes.StringType, true),
             DataTypes.createStructField("latency_ms", DataTypes.LongType, false),
             DataTypes.createStructField("run_id", DataTypes.StringType, false),
@@ -40,9 +49,14 @@ public record ResultRow(String imagePath, String contentSha256, Integer width, I
         return Arrays.asList(SCHEMA.fieldNames());
     }
 
+    /** The values in schema order. */
+    Object[] values() {
+        return new Object[] {imagePath, contentSha256, width, height, model, task, prompt, options, text,
+                confidence, minTokenProb, finishReason, error, latencyMs, runId};
+    }
+
     public Row toRow() {
-        return RowFactory.create(imagePath, contentSha256, width, height, model, task, prompt, options, text, error,
-                latencyMs, runId);
+        return RowFactory.create(values());
     }
 
     /** A Spark row as CSV cells, in schema order; nulls become empty cells. */
