@@ -86,7 +86,10 @@ public final class Generator {
                 }
                 int best = argmax(logits[r]);
                 next[r] = best;
-                logProbs[active[r]][out.get(active[r]).size()] = (float) (logits[r][best] - BeamSearch.logSumExp(logits[r]));
+                float chosen = logits[r][best];
+                // A row whose every token is banned (-inf) still yields token 0, as torch.argmax does; its log-prob is -inf.
+                logProbs[active[r]][out.get(active[r]).size()] = chosen == Float.NEGATIVE_INFINITY
+                        ? Float.NEGATIVE_INFINITY : (float) (chosen - BeamSearch.logSumExp(logits[r]));
                 out.get(active[r]).add(next[r]);
                 if (!options.isEos(next[r])) {
                     running++;

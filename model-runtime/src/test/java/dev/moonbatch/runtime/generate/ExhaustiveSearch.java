@@ -50,6 +50,17 @@ final class ExhaustiveSearch {
         return sum / Math.pow(generated.length, options.lengthPenalty());
     }
 
+    /** The reference step scores of one sequence: log_softmax, then the processors, at each generated token. */
+    static double[] stepScores(TableDecodingState.Model model, int input, long[] prompt, GenerationOptions options,
+                               long[] generated) {
+        ExhaustiveSearch search = new ExhaustiveSearch(model, input, prompt, options);
+        double[] out = new double[generated.length];
+        for (int i = 0; i < generated.length; i++) {
+            out[i] = search.scores(Arrays.copyOf(generated, i))[(int) generated[i]];
+        }
+        return out;
+    }
+
     private void extend(long[] generated, double sum) {
         double[] scores = scores(generated);
         for (int t = 0; t < scores.length; t++) {
