@@ -142,21 +142,29 @@ public final class CaptionJob {
         Dataset<Row> written = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
         Dataset<Row> mine = written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
                 .and(written.col("task").equalTo(runKeys.col("k_task")))
-                .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi").cache();
-        long rowCount = mine.count();
-        long errors = mine.filter(col("error").isNotNull()).count();
-        long computed = mine.filter(col("run_id").equalTo(config.runId())).count();
-        Map<String, Long> byKind = new LinkedHashMap<>();
-        mine.filter(col("error").isNotNull())
-                .groupBy(regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind")).count()
-                .orderBy("kind").collectAsList()
-                .forEach(r -> byKind.put(r.getString(0), r.getLong(1)));
+                .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
+        // every count of the summary from one aggregation over this run's rows
+        List<Row> counts = mine.groupBy(col(OutputTable.CHANGE), regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind"),
+                        col("error").isNotNull().as("failed"), col("run_id").equalTo(lit(config.runId())).as("mine"))
+                .count().collectAsList();
+        long rowCount = 0, errors = 0, computed = 0;
+        Map<String, Long> byKind = new java.util.TreeMap<>();
         Map<String, Long> changes = new LinkedHashMap<>();
         for (String c : List.of(OutputTable.NEW, OutputTable.CHANGED, OutputTable.UNCHANGED)) {
             changes.put(c, 0L);
         }
-        mine.groupBy(OutputTable.CHANGE).count().collectAsList().forEach(r -> changes.put(r.getString(0), r.getLong(1)));
-        mine.unpersist();
+        for (Row r : counts) {
+            long n = r.getLong(4);
+            rowCount += n;
+            changes.merge(r.getString(0), n, Long::sum);
+            if (r.getBoolean(2)) {
+                errors += n;
+                byKind.merge(r.getString(1), n, Long::sum);
+            }
+            if (r.getBoolean(3)) {
+                computed += n;
+            }
+        }
         long removed = removedAny ? RunExports.removedBy(spark, output, config.runId()).count() : 0;
         changes.put(OutputTable.REMOVED, removed);
 
