@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.moonbatch.io.CsvExport;
 import dev.moonbatch.io.ImageLister;
+import dev.moonbatch.io.ListedFile;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
@@ -19,6 +20,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,8 +76,9 @@ public final class CaptionJob {
         String out = output.toString();
         Path results = new Path(output, PARQUET);
 
-        List<String> images = ImageLister.list(config.input(), hadoopConf);
-        List<WorkItem> work = workItems(images, hadoopConf);
+        List<ListedFile> listed = ImageLister.listFiles(config.input(), hadoopConf);
+        List<String> images = listed.stream().map(ListedFile::path).toList();
+        List<WorkItem> work = workItems(listed, hadoopConf);
         long expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
         Dataset<Row> runKeys = runKeys(work);
         boolean hasResults = fs.exists(results);
@@ -92,8 +95,11 @@ public final class CaptionJob {
         shipped = shipped.withRuntime(shipped.runtime().withIntraOpThreads(shipped.budget().threads()));
         LOG.info("{} ONNX Runtime threads per inference, at most {} inferences at once per executor, prefetch {}",
                 shipped.budget().threads(), shipped.budget().inferenceSlots(), shipped.budget().prefetch() ? "on" : "off");
-        JavaRDD<Row> rows = jsc.parallelize(work, partitions)
-                .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast));
+        LongAccumulator deduplicated = spark.sparkContext().longAccumulator("moonbatch.deduplicated");
+        List<List<WorkItem>> slices = slices(work, partitions);
+        JavaRDD<Row> rows = jsc.parallelize(slices, slices.size()).flatMap(List::iterator)
+                .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast,
+                        deduplicated));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
         Dataset<Row> earlier = hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
         Dataset<Row> table = OutputTable.withChange(fresh, earlier);
@@ -172,15 +178,15 @@ public final class CaptionJob {
         double soFar = seconds(t0);
         RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
                 config.optionsKey(), images.size(), rowCount, rowCount - errors, errors, computed, rowCount - computed,
-                removed, changes, byKind, stages, soFar > 0 ? images.size() / soFar : 0, results.toString(),
-                null, null, null);
+                deduplicated.value(), removed, changes, byKind, stages, soFar > 0 ? images.size() / soFar : 0,
+                results.toString(), null, null, null);
         RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft));
         stages.put("csv", seconds(t2));
         double total = seconds(t0);
         stages.put("total", total);
         RunSummary summary = new RunSummary(draft.runId(), draft.model(), draft.task(), draft.prompt(), draft.options(),
                 draft.images(), draft.rows(), draft.captioned(), draft.errors(), draft.computed(), draft.reused(),
-                removed, changes, byKind, stages, total > 0 ? images.size() / total : 0, results.toString(),
+                draft.deduplicated(), removed, changes, byKind, stages, total > 0 ? images.size() / total : 0, results.toString(),
                 files.resultsCsv(), files.changesCsv(), files.reviewPage());
         writeSummary(fs, new Path(output, SUMMARY), summary);
         return summary;
@@ -202,6 +208,29 @@ public final class CaptionJob {
         } finally {
             now.unpersist();
         }
+    }
+
+    /**
+     * The work cut into about {@code partitions} equal slices (one per partition), each cut moved to
+     * where the file size changes: {@code work} is sorted by size, so all copies of one photo (which
+     * have one size) fall in one partition, where the model answers them once.
+     */
+    static List<List<WorkItem>> slices(List<WorkItem> work, int partitions) {
+        List<List<WorkItem>> slices = new ArrayList<>();
+        int n = work.size();
+        int from = 0;
+        for (int p = 1; p <= partitions && from < n; p++) {
+            int to = p == partitions ? n : Math.max(from + 1, (int) ((long) n * p / partitions));
+            while (to < n && to > 0 && work.get(to).size() >= 0 && work.get(to).size() == work.get(to - 1).size()) {
+                to++;
+            }
+            slices.add(new ArrayList<>(work.subList(from, to)));
+            from = to;
+        }
+        if (slices.isEmpty()) {
+            slices.add(new ArrayList<>());
+        }
+        return slices;
     }
 
     /** Every path this run knows to be present: the listing and the images its questions name. */
@@ -227,27 +256,31 @@ public final class CaptionJob {
      * image that is not under the input still gets its row (an error if it cannot be read); images
      * the file does not ask about are left out, with a warning that counts them.
      */
-    private List<WorkItem> workItems(List<String> images, Configuration conf) throws IOException {
+    private List<WorkItem> workItems(List<ListedFile> images, Configuration conf) throws IOException {
+        List<WorkItem> work = new ArrayList<>();
         if (config.questionsFile() == null) {
             List<String> one = List.of(config.task().prompt());
-            return images.stream().map(p -> new WorkItem(p, one)).toList();
-        }
-        Map<String, List<String>> questions = Questions.read(config.questionsFile(), config.input(), conf);
-        List<WorkItem> work = new ArrayList<>();
-        List<String> unasked = new ArrayList<>();
-        for (String image : images) {
-            List<String> asked = questions.remove(image);
-            if (asked != null) {
-                work.add(new WorkItem(image, asked));
-            } else {
-                unasked.add(image);
+            images.forEach(f -> work.add(new WorkItem(f.path(), one, f.size(), f.modifiedMs())));
+        } else {
+            Map<String, List<String>> questions = Questions.read(config.questionsFile(), config.input(), conf);
+            List<String> unasked = new ArrayList<>();
+            for (ListedFile image : images) {
+                List<String> asked = questions.remove(image.path());
+                if (asked != null) {
+                    work.add(new WorkItem(image.path(), asked, image.size(), image.modifiedMs()));
+                } else {
+                    unasked.add(image.path());
+                }
             }
+            if (!unasked.isEmpty()) {
+                LOG.warn("{} image(s) under --input have no question in {} and get no row (first: {})",
+                        unasked.size(), config.questionsFile(), unasked.get(0));
+            }
+            questions.forEach((path, asked) -> work.add(new WorkItem(path, asked)));
         }
-        if (!unasked.isEmpty()) {
-            LOG.warn("{} image(s) under --input have no question in {} and get no row (first: {})",
-                    unasked.size(), config.questionsFile(), unasked.get(0));
-        }
-        questions.forEach((path, asked) -> work.add(new WorkItem(path, asked)));
+        // Files of equal size sit side by side, so the copies of one photo (which have equal sizes)
+        // land in the same partition, where the model answers them once.
+        work.sort(java.util.Comparator.comparingLong(WorkItem::size).thenComparing(WorkItem::path));
         return work;
     }
 
@@ -270,14 +303,15 @@ public final class CaptionJob {
 
     /**
      * Successful rows of this model, task, prompt and options from the last complete run and from
-     * checkpoints of interrupted ones, by content hash. Error rows are left out: they are retried.
+     * checkpoints of interrupted ones, by content hash and by path, size and modification time.
+     * Error rows are left out: they are retried.
      */
     private Map<String, PriorResult> priorResults(String output, boolean hasResults) throws IOException {
         Map<String, PriorResult> byKey = new HashMap<>();
         for (ResultRow r : Checkpoints.readAll(output, spark.sparkContext().hadoopConfiguration())) {
             if (r.error() == null && r.contentSha256() != null && config.task().name().equals(r.task())
                     && config.optionsKey().equals(r.options())) {
-                byKey.putIfAbsent(PartitionCaptioner.priorKey(r.contentSha256(), r.prompt()), PriorResult.of(r));
+                remember(byKey, r.imagePath(), r.fileSize(), r.modifiedMs(), r.prompt(), PriorResult.of(r));
             }
         }
         if (hasResults) {
@@ -286,13 +320,23 @@ public final class CaptionJob {
                             .and(col("task").equalTo(lit(config.task().name())))
                             .and(col("options").equalTo(lit(config.optionsKey()))))
                     .select("content_sha256", "prompt", "text", "width", "height", "confidence", "min_token_prob",
-                            "finish_reason", "run_id")
+                            "finish_reason", "run_id", "image_path", "file_size", "modified_ms")
                     .collectAsList()
-                    .forEach(r -> byKey.putIfAbsent(PartitionCaptioner.priorKey(r.getString(0), r.getString(1)),
-                            new PriorResult(r.getString(2), r.getAs("width"), r.getAs("height"), r.getAs("confidence"),
-                                    r.getAs("min_token_prob"), r.getAs("finish_reason"), r.getString(8))));
+                    .forEach(r -> remember(byKey, r.getString(9), r.getAs("file_size"), r.getAs("modified_ms"), r.getString(1),
+                            new PriorResult(r.getString(0), r.getString(2), r.getAs("width"), r.getAs("height"),
+                                    r.getAs("confidence"), r.getAs("min_token_prob"), r.getAs("finish_reason"),
+                                    r.getString(8))));
         }
         return byKey;
+    }
+
+    /** Files the result under its content key and, where size and modification time are known, its file key. */
+    private static void remember(Map<String, PriorResult> byKey, String path, Long size, Long modifiedMs, String prompt,
+                                 PriorResult result) {
+        byKey.putIfAbsent(PartitionCaptioner.priorKey(result.sha256(), prompt), result);
+        if (size != null && modifiedMs != null) {
+            byKey.putIfAbsent(PartitionCaptioner.fileKey(path, size, modifiedMs, prompt), result);
+        }
     }
 
     /** Puts the staged Parquet in place of the old one; readers see the old or the new, never a mix. */

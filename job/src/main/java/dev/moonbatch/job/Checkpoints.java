@@ -87,7 +87,8 @@ public final class Checkpoints {
     }
 
     private static ResultRow fromJson(JsonNode n) {
-        return new ResultRow(text(n, "image_path"), text(n, "content_sha256"), integer(n, "width"), integer(n, "height"),
+        return new ResultRow(text(n, "image_path"), text(n, "content_sha256"), whole(n, "file_size"), whole(n, "modified_ms"),
+                integer(n, "width"), integer(n, "height"),
                 text(n, "model"), text(n, "task"), text(n, "prompt"), text(n, "options"), text(n, "text"),
                 decimal(n, "confidence"), decimal(n, "min_token_prob"), text(n, "finish_reason"),
                 text(n, "error"), n.path("latency_ms").asLong(), text(n, "run_id"));
@@ -101,6 +102,11 @@ public final class Checkpoints {
     private static Integer integer(JsonNode n, String field) {
         JsonNode v = n.get(field);
         return v == null || v.isNull() ? null : v.asInt();
+    }
+
+    private static Long whole(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asLong();
     }
 
     private static Double decimal(JsonNode n, String field) {

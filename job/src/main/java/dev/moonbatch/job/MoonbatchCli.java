@@ -116,6 +116,12 @@ public final class MoonbatchCli implements Callable<Integer> {
                     + "unchanged; --no-resume recomputes everything (default ${DEFAULT-VALUE}).")
     boolean resume;
 
+    @Option(names = "--verify-content", defaultValue = "false", negatable = true, fallbackValue = "true",
+            description = "Read and hash every image, also those whose path, size and modification time match an "
+                    + "earlier row (by default those are reused without being opened); for stores whose "
+                    + "modification times cannot be trusted (default ${DEFAULT-VALUE}).")
+    boolean verifyContent;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -221,7 +227,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         Task resolved = resolveTask(bundle);
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle), master,
                 batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
-                resolved, questions, search, runtime, resume, newRunId(), null);
+                resolved, questions, search, runtime, resume, verifyContent, newRunId(), null);
     }
 
     /**

@@ -51,15 +51,24 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     private final SerializableConfiguration hadoopConf;
     private final Broadcast<Map<String, PriorResult>> prior;
     private final ThumbnailStore thumbnails;
+    private final org.apache.spark.util.LongAccumulator deduplicated;
 
     /**
      * @param prior earlier successful results for this model, task and options, by {@link #priorKey}
+     *              and {@link #fileKey}
      */
     public PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
                               Broadcast<Map<String, PriorResult>> prior) {
+        this(config, hadoopConf, prior, null);
+    }
+
+    /** @param deduplicated counts rows answered from another file with the same content in this run (may be null) */
+    public PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
+                              Broadcast<Map<String, PriorResult>> prior, org.apache.spark.util.LongAccumulator deduplicated) {
         this.config = config;
         this.hadoopConf = hadoopConf;
         this.prior = prior;
+        this.deduplicated = deduplicated;
         this.thumbnails = new ThumbnailStore(config.output(), hadoopConf);
     }
 
@@ -68,9 +77,17 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         return Double.isFinite(p) ? p : null;
     }
 
-    /** The key under which a result is reused: the image's content and the prompt. */
+    /** The key under which a result is reused for any file with this content and prompt. */
     static String priorKey(String sha256, String prompt) {
-        return sha256 + "\u0000" + (prompt == null ? "" : prompt);
+        return "c\u0000" + sha256 + "\u0000" + (prompt == null ? "" : prompt);
+    }
+
+    /**
+     * The key under which a result is reused without opening the file: the same path, size and
+     * modification time as when it was computed, and the prompt.
+     */
+    static String fileKey(String path, long size, long modifiedMs, String prompt) {
+        return "f\u0000" + path + "\u0000" + size + "\u0000" + modifiedMs + "\u0000" + (prompt == null ? "" : prompt);
     }
 
     @Override
@@ -93,6 +110,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
             private final ImageDecoder decoder = new ImageDecoder(config.maxPixels());
             private Future<PreparedBatch> upcoming;
+            private final Map<String, Answer> answeredHere = new java.util.HashMap<>();
             private int batchIndex;
             private boolean released;
 
@@ -106,7 +124,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                         List<WorkItem> next = take(items);
                         upcoming = prefetcher.submit(() -> prepare(lease.model(), decoder, next));
                     }
-                    List<ResultRow> rows = finish(lease, current);
+                    List<ResultRow> rows = finish(lease, current, answeredHere);
                     checkpoint(task, batchIndex++, rows);
                     rows.forEach(r -> ready.add(r.toRow()));
                 }
@@ -181,10 +199,20 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         PreparedImage prepared;
         String error;
         byte[] bytes;
+        long bytesRead = -1;
         long ownNanos;
 
         Image(WorkItem item) {
             this.item = item;
+        }
+
+        /** The size the listing saw, else the bytes read (an image named only by a questions file). */
+        Long size() {
+            return item.size() >= 0 ? Long.valueOf(item.size()) : bytesRead >= 0 ? Long.valueOf(bytesRead) : null;
+        }
+
+        Long modifiedMs() {
+            return item.modifiedMs() >= 0 ? Long.valueOf(item.modifiedMs()) : null;
         }
     }
 
@@ -212,7 +240,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
 
     List<ResultRow> processBatch(VisionLanguageModel model, ImageDecoder decoder, List<WorkItem> items) {
         PreparedBatch prepared = prepare(model, decoder, items);
-        return finish(model, prepared, answers -> infer(model, answers));
+        return finish(model, prepared, new java.util.HashMap<>(), answers -> infer(model, answers));
     }
 
     /** Everything before inference; thread-confined to whoever calls it (the task, or its prefetch thread). */
@@ -223,18 +251,17 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             long start = System.nanoTime();
             List<Answer> mine = new ArrayList<>();
             item.prompts().forEach(p -> mine.add(new Answer(image, p)));
+            if (reuseUnopened(image, mine)) {
+                image.ownNanos = System.nanoTime() - start;
+                answers.addAll(mine);
+                continue;
+            }
             read(image);
             boolean needsModel = false;
             for (Answer a : mine) {
                 PriorResult earlier = image.sha256 == null ? null : prior.value().get(priorKey(image.sha256, a.prompt));
                 if (earlier != null) {
-                    a.text = earlier.text();
-                    a.confidence = earlier.confidence();
-                    a.minTokenProb = earlier.minTokenProb();
-                    a.finishReason = earlier.finishReason();
-                    a.runId = earlier.runId();
-                    image.width = earlier.width();
-                    image.height = earlier.height();
+                    reuse(a, earlier);
                 } else {
                     needsModel = true;
                 }
@@ -248,8 +275,43 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         return new PreparedBatch(answers);
     }
 
-    private List<ResultRow> finish(ExecutorModels.Lease lease, PreparedBatch batch) {
-        return finish(lease.model(), batch, answers -> {
+    /**
+     * Answers every prompt of {@code image} from earlier rows of the same path, size and modification
+     * time, without opening the file; false (nothing changed) when any prompt has none, or with
+     * {@code --verify-content}.
+     */
+    private boolean reuseUnopened(Image image, List<Answer> answers) {
+        WorkItem item = image.item;
+        if (config.verifyContent() || item.size() < 0 || item.modifiedMs() < 0) {
+            return false;
+        }
+        List<PriorResult> found = new ArrayList<>(answers.size());
+        for (Answer a : answers) {
+            PriorResult earlier = prior.value().get(fileKey(item.path(), item.size(), item.modifiedMs(), a.prompt));
+            if (earlier == null) {
+                return false;
+            }
+            found.add(earlier);
+        }
+        for (int i = 0; i < answers.size(); i++) {
+            reuse(answers.get(i), found.get(i));
+        }
+        image.sha256 = found.get(0).sha256();
+        return true;
+    }
+
+    private static void reuse(Answer a, PriorResult earlier) {
+        a.text = earlier.text();
+        a.confidence = earlier.confidence();
+        a.minTokenProb = earlier.minTokenProb();
+        a.finishReason = earlier.finishReason();
+        a.runId = earlier.runId();
+        a.image.width = earlier.width();
+        a.image.height = earlier.height();
+    }
+
+    private List<ResultRow> finish(ExecutorModels.Lease lease, PreparedBatch batch, Map<String, Answer> answeredHere) {
+        return finish(lease.model(), batch, answeredHere, answers -> {
             try {
                 lease.infer(model -> {
                     infer(model, answers);
@@ -264,16 +326,39 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     }
 
     /** Inference (through {@code inference}) and the batch's rows. */
-    private List<ResultRow> finish(VisionLanguageModel model, PreparedBatch batch,
+    private List<ResultRow> finish(VisionLanguageModel model, PreparedBatch batch, Map<String, Answer> answeredHere,
                                    java.util.function.Consumer<List<Answer>> inference) {
         List<Answer> answers = batch.answers();
-        List<Answer> toCompute = answers.stream()
+        List<Answer> needed = answers.stream()
                 .filter(a -> a.text == null && a.image.error == null && a.image.prepared != null).toList();
+        // Copies of one photo under several names are answered once: the first of each content and
+        // prompt (in this batch, or earlier in this partition) goes to the model, the others copy it.
+        List<Answer> toCompute = new ArrayList<>();
+        Map<String, List<Answer>> copies = new java.util.LinkedHashMap<>();
+        for (Answer a : needed) {
+            String key = priorKey(a.image.sha256, a.prompt);
+            Answer earlier = answeredHere.get(key);
+            if (earlier != null) {
+                copyAnswer(earlier, a);
+            } else if (copies.containsKey(key)) {
+                copies.get(key).add(a);
+            } else {
+                copies.put(key, new ArrayList<>());
+                toCompute.add(a);
+            }
+        }
         long inferenceNanos = 0;
         if (!toCompute.isEmpty()) {
             long start = System.nanoTime();
             inference.accept(toCompute);
             inferenceNanos = (System.nanoTime() - start) / toCompute.size();
+        }
+        for (Answer a : toCompute) {
+            String key = priorKey(a.image.sha256, a.prompt);
+            copies.get(key).forEach(copy -> copyAnswer(a, copy));
+            if (a.error == null) {
+                answeredHere.put(key, a);
+            }
         }
         List<ResultRow> rows = new ArrayList<>(answers.size());
         for (Answer a : answers) {
@@ -281,7 +366,8 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             String error = a.image.error != null && a.text == null ? a.image.error : a.error;
             boolean ok = error == null;
             long nanos = a.image.ownNanos / Math.max(1, a.image.item.prompts().size()) + (a.computed ? inferenceNanos : 0);
-            rows.add(new ResultRow(a.image.item.path(), a.image.sha256, a.image.width, a.image.height, model.name(),
+            rows.add(new ResultRow(a.image.item.path(), a.image.sha256, a.image.size(), a.image.modifiedMs(),
+                    a.image.width, a.image.height, model.name(),
                     config.task().name(), a.prompt, config.optionsKey(), ok ? a.text : null,
                     ok ? a.confidence : null, ok ? a.minTokenProb : null, ok ? a.finishReason : null, error,
                     nanos / 1_000_000, a.runId != null ? a.runId : config.runId()));
@@ -289,11 +375,25 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         return rows;
     }
 
+    /** {@code copy} answered with {@code from}'s text: same content, same prompt, no inference. */
+    private void copyAnswer(Answer from, Answer copy) {
+        copy.text = from.text;
+        copy.confidence = from.confidence;
+        copy.minTokenProb = from.minTokenProb;
+        copy.finishReason = from.finishReason;
+        copy.error = from.error;
+        copy.computed = false;
+        if (from.error == null && deduplicated != null) {
+            deduplicated.add(1);
+        }
+    }
+
     private void read(Image image) {
         try {
             byte[] bytes = ImageFiles.readAll(image.item.path(), hadoopConf.value(), config.maxFileBytes());
             image.sha256 = ContentHash.sha256Hex(bytes);
             image.bytes = bytes;
+            image.bytesRead = bytes.length;
         } catch (ImageError e) {
             image.error = e.describe();
         } catch (RuntimeException e) {

@@ -16,13 +16,17 @@ import java.util.List;
  * the previous run, the review state) are in {@link OutputTable}; together they make the Parquet
  * schema and the CSV columns, in this order.
  *
+ * @param fileSize      bytes, and
+ * @param modifiedMs    modification time (ms since the epoch), as listed: a rerun that finds both equal
+ *                      reuses the row without opening the file
  * @param options       the settings that shaped the text ({@link JobConfig#optionsKey()})
  * @param confidence    exp(mean log-probability of the generated tokens); null on error rows
  * @param minTokenProb  the lowest probability of a generated token; null on error rows
  * @param finishReason  {@code eos} or {@code length} (stopped by max-new-tokens); null on error rows
  * @param runId         the run that computed this row (earlier runs' rows are reused with their id)
  */
-public record ResultRow(String imagePath, String contentSha256, Integer width, Integer height,
+public record ResultRow(String imagePath, String contentSha256, Long fileSize, Long modifiedMs,
+                        Integer width, Integer height,
                         String model, String task, String prompt, String options, String text,
                         Double confidence, Double minTokenProb, String finishReason, String error,
                         long latencyMs, String runId) {
@@ -30,6 +34,8 @@ public record ResultRow(String imagePath, String contentSha256, Integer width, I
     public static final StructType SCHEMA = new StructType(new StructField[] {
             DataTypes.createStructField("image_path", DataTypes.StringType, false),
             DataTypes.createStructField("content_sha256", DataTypes.StringType, true),
+            DataTypes.createStructField("file_size", DataTypes.LongType, true),
+            DataTypes.createStructField("modified_ms", DataTypes.LongType, true),
             DataTypes.createStructField("width", DataTypes.IntegerType, true),
             DataTypes.createStructField("height", DataTypes.IntegerType, true),
             DataTypes.createStructField("model", DataTypes.StringType, false),
@@ -51,7 +57,7 @@ public record ResultRow(String imagePath, String contentSha256, Integer width, I
 
     /** The values in schema order. */
     Object[] values() {
-        return new Object[] {imagePath, contentSha256, width, height, model, task, prompt, options, text,
+        return new Object[] {imagePath, contentSha256, fileSize, modifiedMs, width, height, model, task, prompt, options, text,
                 confidence, minTokenProb, finishReason, error, latencyMs, runId};
     }
 

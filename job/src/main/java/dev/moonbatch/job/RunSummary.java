@@ -9,6 +9,7 @@ import java.util.Map;
  * @param rows         rows of this run's task and prompt in the output (= images)
  * @param computed     rows the model computed in this run (including error rows)
  * @param reused       rows carried over from earlier runs (same content, model and options)
+ * @param deduplicated rows answered from another file of the same content in this run, without inference
  * @param removed      rows whose image is gone from the input since the last run (moved to removed.parquet)
  * @param changes      this run's rows by {@code change}: new, changed, unchanged, plus removed
  * @param errorsByKind error rows by kind (the text before the first colon of {@code error})
@@ -16,7 +17,7 @@ import java.util.Map;
  */
 public record RunSummary(String runId, String model, String task, String prompt, String options,
                          long images, long rows, long captioned, long errors, long computed, long reused,
-                         long removed, Map<String, Long> changes,
+                         long deduplicated, long removed, Map<String, Long> changes,
                          Map<String, Long> errorsByKind, Map<String, Double> stageSeconds,
                          double imagesPerSecond, String parquet, String csv, String changesCsv, String reviewPage) {
 }

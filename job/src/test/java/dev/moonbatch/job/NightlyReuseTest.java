@@ -1,0 +1,100 @@
+package dev.moonbatch.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A night's cost follows what changed: an image whose path, size and modification time are as
+ * before is reused without being opened; a touched but identical file is hashed and reused;
+ * copies of one photo get one inference; --verify-content reads everything.
+ */
+class NightlyReuseTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void unchangedFilesAreNotOpenedTouchedOnesAreHashedAndCopiesAreAnsweredOnce() throws Exception {
+        Path in = tmp.resolve("in");
+        Files.createDirectories(in);
+        Path images = TestPaths.root().resolve("sample-data/images");
+        Files.copy(images.resolve("synthetic_red_mug_white.jpg"), in.resolve("a.jpg"));
+        Files.copy(images.resolve("synthetic_blue_ball_wooden.jpg"), in.resolve("b.jpg"));
+        for (String copy : List.of("sku1.png", "sku2.png", "sku3.png")) {
+            Files.copy(images.resolve("synthetic_green_bottle_white.png"), in.resolve(copy));
+        }
+        Path out = tmp.resolve("out");
+        String[] args = {"--input", in.toString(), "--output", out.toString(), "--model", TestPaths.demoModel().toString(),
+                "--master", "local[2]", "--batch-size", "2"};
+
+        CliRun first = CliRun.of(args);
+        assertEquals(0, first.exitCode(), first.err());
+        JsonNode s1 = Outputs.summary(out);
+        assertEquals(5, s1.get("rows").asLong());
+        assertEquals(2, s1.get("deduplicated").asLong(), "three identical new files: one inference, two copies");
+        Map<String, Row> night1 = byName(Outputs.rows(out));
+        String bottle = night1.get("sku1.png").getAs("text");
+        assertEquals(bottle, night1.get("sku2.png").getAs("text"));
+        assertEquals(bottle, night1.get("sku3.png").getAs("text"));
+        assertEquals((Long) Files.size(in.resolve("a.jpg")), night1.get("a.jpg").getAs("file_size"));
+        assertEquals((Long) Files.getLastModifiedTime(in.resolve("a.jpg")).toMillis(), night1.get("a.jpg").getAs("modified_ms"));
+
+        // a.jpg: garbage of the same size with the old modification time: not opened, so still its old row
+        Path a = in.resolve("a.jpg");
+        FileTime aTime = Files.getLastModifiedTime(a);
+        byte[] garbage = new byte[(int) Files.size(a)];
+        new Random(7).nextBytes(garbage);
+        Files.write(a, garbage);
+        Files.setLastModifiedTime(a, aTime);
+        // b.jpg: same bytes, new modification time: hashed, found equal, reused
+        Path b = in.resolve("b.jpg");
+        Files.setLastModifiedTime(b, FileTime.fromMillis(Files.getLastModifiedTime(b).toMillis() + 60_000));
+
+        CliRun second = CliRun.of(args);
+        assertEquals(0, second.exitCode(), second.err());
+        JsonNode s2 = Outputs.summary(out);
+        assertEquals(0, s2.get("computed").asLong(), "nothing inferred: " + s2);
+        assertEquals(5, s2.get("reused").asLong());
+        Map<String, Row> night2 = byName(Outputs.rows(out));
+        assertNull(night2.get("a.jpg").getAs("error"), "the rewritten file was not opened");
+        assertEquals((String) night1.get("a.jpg").getAs("text"), night2.get("a.jpg").getAs("text"));
+        assertEquals("unchanged", night2.get("a.jpg").getAs("change"));
+        assertEquals("unchanged", night2.get("b.jpg").getAs("change"));
+        assertEquals((Long) Files.getLastModifiedTime(b).toMillis(), night2.get("b.jpg").getAs("modified_ms"),
+                "the reused row takes the new modification time, so the next night does not hash it again");
+
+        // --verify-content reads a.jpg and finds what it really holds now
+        String[] verify = java.util.Arrays.copyOf(args, args.length + 1);
+        verify[args.length] = "--verify-content";
+        CliRun third = CliRun.of(verify);
+        assertEquals(0, third.exitCode(), third.err());
+        Map<String, Row> night3 = byName(Outputs.rows(out));
+        assertTrue(night3.get("a.jpg").getAs("error") != null, "the same-size same-mtime rewrite is caught");
+        assertNotEquals((String) night1.get("a.jpg").getAs("content_sha256"), night3.get("a.jpg").getAs("content_sha256"));
+        assertEquals("changed", night3.get("a.jpg").getAs("change"));
+        assertEquals(1, Outputs.summary(out).get("computed").asLong(), "only the rewritten file is computed");
+    }
+
+    private static Map<String, Row> byName(List<Row> rows) {
+        Map<String, Row> byName = new HashMap<>();
+        for (Row r : rows) {
+            String p = r.getAs("image_path");
+            byName.put(p.substring(p.lastIndexOf('/') + 1), r);
+        }
+        return byName;
+    }
+}
