@@ -35,7 +35,7 @@ final class ReviewPage implements Closeable {
     static final String DIR = "review";
     static final List<String> ASSETS = List.of("index.html", "review.css", "review.js");
     static final List<String> COLUMNS = List.of("image_path", "content_sha256", "task", "prompt", "text", "confidence",
-            "min_token_prob", "finish_reason", "change", "error", "review_status", "reviewed_text", "final_text", "thumb");
+            "min_token_prob", "finish_reason", "change", "error", "review_status", "reviewed_text", "final_text", "run_id", "thumb");
     private static final String PREFIX = "window.MOONBATCH_REVIEW = ";
 
     private final FileSystem fs;
