@@ -141,6 +141,9 @@ public final class CaptionJob {
             swap(fs, removedStaging, new Path(output, RunExports.REMOVED));
         }
         swap(fs, staging, results);
+        for (var stale : fs.globStatus(new Path(output, ".staging-*"))) {
+            fs.delete(stale.getPath(), true); // left by runs that died before their swap
+        }
         Checkpoints.clear(out, hadoopConf);
         stages.put("process", seconds(t1));
 
@@ -351,9 +354,6 @@ public final class CaptionJob {
         }
         if (hadOld) {
             fs.delete(old, true);
-        }
-        for (var stale : fs.globStatus(new Path(results.getParent(), ".staging-*"))) {
-            fs.delete(stale.getPath(), true);
         }
     }
 

@@ -10,6 +10,14 @@ final class HadoopFiles {
     private HadoopFiles() {
     }
 
+    /**
+     * The file system to write our own small files with (thumbnails, the review page, the review
+     * store): on a local disk, the raw one, so no {@code .NAME.crc} checksum file lands beside each.
+     */
+    static FileSystem plain(FileSystem fs) {
+        return fs instanceof org.apache.hadoop.fs.ChecksumFileSystem c ? c.getRawFileSystem() : fs;
+    }
+
     /** Replaces {@code target} with the finished file {@code written}. */
     static void moveIntoPlace(FileSystem fs, Path written, Path target) throws IOException {
         fs.delete(target, false);

@@ -87,12 +87,12 @@ final class ReviewCommand implements Callable<Integer> {
             if (!java.nio.file.Files.isRegularFile(file)) {
                 throw new IllegalArgumentException("--apply: no such file: " + apply);
             }
+            entries = ReviewedCsv.read(file); // first: a malformed file is refused before anything else runs
             results = new Path(output, CaptionJob.PARQUET);
             if (!results.getFileSystem(new Configuration()).exists(results)) {
                 throw new IllegalArgumentException("--output: no " + CaptionJob.PARQUET + " in " + output
                         + " (run the job into it first)");
             }
-            entries = ReviewedCsv.read(file);
         } catch (IllegalArgumentException e) {
             err.println("moonbatch: " + e.getMessage());
             return MoonbatchCli.CONFIG_ERROR;

@@ -114,7 +114,7 @@ final class ReviewStore {
     /** Adds one file with {@code reviews} to the store (written aside, then renamed in); returns its path. */
     static Path append(String output, List<Review> reviews, Configuration conf) throws IOException {
         Path dir = new Path(output, DIR);
-        FileSystem fs = dir.getFileSystem(conf);
+        FileSystem fs = HadoopFiles.plain(dir.getFileSystem(conf));
         String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'").format(ZonedDateTime.now(ZoneOffset.UTC));
         String name = stamp + "-" + UUID.randomUUID().toString().substring(0, 8) + ".csv";
         Path tmp = new Path(dir, "." + name + ".tmp");

@@ -47,7 +47,7 @@ final class RunExports {
         Dataset<Row> removed = removedBy(spark, output, runId).select(cols);
 
         String resultsCsv;
-        try (ReviewPage page = new ReviewPage(fs, output, runId, summary)) {
+        try (ReviewPage page = new ReviewPage(HadoopFiles.plain(fs), output, runId, summary)) {
             Iterator<Row> sorted = results.orderBy("image_path", "task", "prompt").toLocalIterator();
             resultsCsv = writeCsv(fs, output, RESULTS_CSV, () -> new Iterator<>() {
                 public boolean hasNext() {

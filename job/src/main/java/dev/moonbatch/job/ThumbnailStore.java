@@ -42,7 +42,7 @@ final class ThumbnailStore implements Serializable {
         }
         Path target = new Path(new Path(output, DIR), sha256 + ".jpg");
         try {
-            FileSystem fs = target.getFileSystem(conf.value());
+            FileSystem fs = HadoopFiles.plain(target.getFileSystem(conf.value()));
             if (fs.exists(target)) {
                 return;
             }

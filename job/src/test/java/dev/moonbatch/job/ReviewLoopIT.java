@@ -109,7 +109,7 @@ class ReviewLoopIT {
         long decoded = rows.stream().filter(r -> r.get("width") != null).map(r -> r.get("content_sha256")).distinct().count();
         assertEquals(decoded, fileCount(out.resolve("review/thumbs")), "one thumbnail per decoded content");
         try (Stream<Path> s = Files.list(out.resolve("review/thumbs"))) {
-            for (Path t : s.toList()) {
+            for (Path t : s.filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
                 BufferedImage thumb = ImageIO.read(t.toFile());
                 assertTrue(Math.max(thumb.getWidth(), thumb.getHeight()) <= 256, t.toString());
             }
