@@ -81,6 +81,10 @@ try {
     visible: Number(await page.textContent('[data-testid=visible-count]')),
   });
   Object.assign(result, await counts());
+  result.charts = await page.$$eval('svg[data-testid^=chart-]', (els) => els.map((e) => ({
+    id: e.getAttribute('data-testid'), bars: e.querySelectorAll('rect').length,
+    width: e.getBoundingClientRect().width, height: e.getBoundingClientRect().height })));
+  result.header = await page.$$eval('[data-testid=summary] .stat', (els) => els.map((e) => e.textContent.trim()));
   result.renderedRows = await page.locator('[data-testid=row]').count();
   result.defaultOrder = await page.$$eval('[data-testid=row]', (els) => els
     .map((e) => ({ top: parseFloat(e.style.top), path: e.getAttribute('data-path'),

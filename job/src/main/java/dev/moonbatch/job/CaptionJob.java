@@ -20,7 +20,6 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +31,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
@@ -82,6 +82,7 @@ public final class CaptionJob {
         long expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
         Dataset<Row> runKeys = runKeys(work);
         boolean hasResults = fs.exists(results);
+        describe(String.format(Locale.ROOT, "moonbatch: read earlier results for %,d listed files", listed.size()));
         Map<String, PriorResult> prior = config.resume() ? priorResults(out, hasResults) : Map.of();
         stages.put("list", seconds(t0));
         long t1 = System.nanoTime();
@@ -95,11 +96,11 @@ public final class CaptionJob {
         shipped = shipped.withRuntime(shipped.runtime().withIntraOpThreads(shipped.budget().threads()));
         LOG.info("{} ONNX Runtime threads per inference, at most {} inferences at once per executor, prefetch {}",
                 shipped.budget().threads(), shipped.budget().inferenceSlots(), shipped.budget().prefetch() ? "on" : "off");
-        LongAccumulator deduplicated = spark.sparkContext().longAccumulator("moonbatch.deduplicated");
+        RunCounters counters = RunCounters.create(spark.sparkContext());
         List<List<WorkItem>> slices = slices(work, partitions);
         JavaRDD<Row> rows = jsc.parallelize(slices, slices.size()).flatMap(List::iterator)
                 .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast,
-                        deduplicated));
+                        counters));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
         Dataset<Row> earlier = hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
         Dataset<Row> table = OutputTable.withChange(fresh, earlier);
@@ -128,12 +129,15 @@ public final class CaptionJob {
         ProgressListener progress = new ProgressListener(expectedRows);
         spark.sparkContext().addSparkListener(progress);
         try {
+            describe(String.format(Locale.ROOT, "moonbatch: %s %,d images (%,d rows) with %s, reusing unchanged ones",
+                    config.task().name(), work.size(), expectedRows, modelName()));
             finished.write().mode(SaveMode.Overwrite).parquet(staging.toString());
         } finally {
             progress.stop();
             spark.sparkContext().removeSparkListener(progress);
             priorBroadcast.destroy();
         }
+        describe("moonbatch: move rows of images gone from the input to " + RunExports.REMOVED);
         boolean removedAny = removedNow != null && stageRemoved(fs, output, removedNow, removedStaging);
         if (removedAny) {
             // first: if the driver dies between the two swaps, the next run finds those rows gone again
@@ -153,6 +157,7 @@ public final class CaptionJob {
                 .and(written.col("task").equalTo(runKeys.col("k_task")))
                 .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
         // every count of the summary from one aggregation over this run's rows
+        describe("moonbatch: count this run's rows for summary.json");
         List<Row> counts = mine.groupBy(col(OutputTable.CHANGE), regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind"),
                         col("error").isNotNull().as("failed"), col("run_id").equalTo(lit(config.runId())).as("mine"))
                 .count().collectAsList();
@@ -181,18 +186,37 @@ public final class CaptionJob {
         double soFar = seconds(t0);
         RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
                 config.optionsKey(), images.size(), rowCount, rowCount - errors, errors, computed, rowCount - computed,
-                deduplicated.value(), removed, changes, byKind, stages, soFar > 0 ? images.size() / soFar : 0,
-                results.toString(), null, null, null);
+                counters.deduplicated().value(), removed, changes, byKind, counters.imageBytesRead().value(), 0,
+                stages, soFar > 0 ? images.size() / soFar : 0, results.toString(), null, null, null);
+        describe("moonbatch: write results.csv, changes.csv and the review page");
         RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft));
+        describe(null);
         stages.put("csv", seconds(t2));
         double total = seconds(t0);
         stages.put("total", total);
         RunSummary summary = new RunSummary(draft.runId(), draft.model(), draft.task(), draft.prompt(), draft.options(),
                 draft.images(), draft.rows(), draft.captioned(), draft.errors(), draft.computed(), draft.reused(),
-                draft.deduplicated(), removed, changes, byKind, stages, total > 0 ? images.size() / total : 0, results.toString(),
+                draft.deduplicated(), removed, changes, byKind, draft.imageBytesRead(), peakHeapMb(),
+                stages, total > 0 ? images.size() / total : 0, results.toString(),
                 files.resultsCsv(), files.changesCsv(), files.reviewPage());
         writeSummary(fs, new Path(output, SUMMARY), summary);
         return summary;
+    }
+
+    /** Names the Spark jobs that follow, so the Spark UI and history server read as the run's story. */
+    private void describe(String what) {
+        spark.sparkContext().setJobDescription(what);
+    }
+
+    /** The driver JVM's peak heap so far (sum of the heap pools' peaks), for summary.json and the benches. */
+    private static long peakHeapMb() {
+        long peak = 0;
+        for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+                peak += pool.getPeakUsage().getUsed();
+            }
+        }
+        return peak >> 20;
     }
 
     /** Writes the removed-rows history (earlier history plus {@code removedNow}) aside; false when nothing was removed. */

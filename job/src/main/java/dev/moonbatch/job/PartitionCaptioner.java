@@ -51,7 +51,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     private final SerializableConfiguration hadoopConf;
     private final Broadcast<Map<String, PriorResult>> prior;
     private final ThumbnailStore thumbnails;
-    private final org.apache.spark.util.LongAccumulator deduplicated;
+    private final RunCounters counters;
 
     /**
      * @param prior earlier successful results for this model, task and options, by {@link #priorKey}
@@ -62,13 +62,13 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         this(config, hadoopConf, prior, null);
     }
 
-    /** @param deduplicated counts rows answered from another file with the same content in this run (may be null) */
-    public PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
-                              Broadcast<Map<String, PriorResult>> prior, org.apache.spark.util.LongAccumulator deduplicated) {
+    /** @param counters what the executors count for the summary (may be null) */
+    PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
+                       Broadcast<Map<String, PriorResult>> prior, RunCounters counters) {
         this.config = config;
         this.hadoopConf = hadoopConf;
         this.prior = prior;
-        this.deduplicated = deduplicated;
+        this.counters = counters;
         this.thumbnails = new ThumbnailStore(config.output(), hadoopConf);
     }
 
@@ -383,8 +383,8 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         copy.finishReason = from.finishReason;
         copy.error = from.error;
         copy.computed = false;
-        if (from.error == null && deduplicated != null) {
-            deduplicated.add(1);
+        if (from.error == null && counters != null) {
+            counters.addDeduplicated();
         }
     }
 
@@ -394,6 +394,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             image.sha256 = ContentHash.sha256Hex(bytes);
             image.bytes = bytes;
             image.bytesRead = bytes.length;
+            if (counters != null) {
+                counters.addBytesRead(bytes.length);
+            }
         } catch (ImageError e) {
             image.error = e.describe();
         } catch (RuntimeException e) {

@@ -13,11 +13,14 @@ import java.util.Map;
  * @param removed      rows whose image is gone from the input since the last run (moved to removed.parquet)
  * @param changes      this run's rows by {@code change}: new, changed, unchanged, plus removed
  * @param errorsByKind error rows by kind (the text before the first colon of {@code error})
+ * @param imageBytesRead bytes of image files read by this run (unchanged files are not opened)
+ * @param driverPeakHeapMb peak heap of the driver JVM (in local mode also the executors')
  * @param stageSeconds wall time per stage: list, process (model + Parquet), csv (CSVs and review page), total
  */
 public record RunSummary(String runId, String model, String task, String prompt, String options,
                          long images, long rows, long captioned, long errors, long computed, long reused,
                          long deduplicated, long removed, Map<String, Long> changes,
-                         Map<String, Long> errorsByKind, Map<String, Double> stageSeconds,
+                         Map<String, Long> errorsByKind, long imageBytesRead, long driverPeakHeapMb,
+                         Map<String, Double> stageSeconds,
                          double imagesPerSecond, String parquet, String csv, String changesCsv, String reviewPage) {
 }

@@ -378,6 +378,49 @@
     if (s.model) stat('model', String(s.model), 'text');
   }
 
+  // ---- charts (inline SVG: no library, no network) ----
+  var SVG = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) e.textContent = String(text);
+    return e;
+  }
+  /** A small bar chart: bars = [{label, value, tip}]; returns the stat box holding it. */
+  function barChart(title, testid, bars, colour) {
+    var w = 260, h = 64, pad = 12, max = Math.max.apply(null, bars.map(function (b) { return b.value; }).concat([1]));
+    var chart = svg('svg', { width: w, height: h + pad + 2, viewBox: '0 0 ' + w + ' ' + (h + pad + 2), role: 'img', 'aria-label': title });
+    chart.setAttribute('data-testid', testid);
+    var bw = Math.min(40, w / Math.max(1, bars.length));
+    bars.forEach(function (b, i) {
+      var bh = Math.round((b.value / max) * (h - 4));
+      var rect = svg('rect', { x: i * bw + 1, y: h - bh, width: Math.max(1, bw - 2), height: bh, fill: colour, rx: 1.5 });
+      rect.appendChild(svg('title', {}, b.tip));
+      chart.appendChild(rect);
+      if (bars.length <= 12) chart.appendChild(svg('text', { x: i * bw + bw / 2, y: h + pad, 'font-size': 9, 'text-anchor': 'middle', fill: '#6b7280' }, b.label));
+    });
+    var st = el('div', 'stat chart');
+    st.appendChild(el('div', 'stat-label', title));
+    st.appendChild(chart);
+    $('summary').appendChild(st);
+  }
+  function charts() {
+    var bins = new Array(10).fill(0), kinds = {};
+    for (var r = 0; r < total; r++) {
+      var c = get(r, 'confidence');
+      if (c !== null) bins[Math.min(9, Math.floor(c * 10))]++;
+      var e = get(r, 'error');
+      if (e !== null) { var k = (/^[A-Z_]+/.exec(e) || ['OTHER'])[0]; kinds[k] = (kinds[k] || 0) + 1; }
+    }
+    barChart('confidence (all rows)', 'chart-confidence', bins.map(function (n, i) {
+      return { label: (i / 10).toFixed(1), value: n, tip: n + ' rows with confidence ' + (i / 10).toFixed(1) + '–' + ((i + 1) / 10).toFixed(1) };
+    }), '#2563eb');
+    var names = Object.keys(kinds).sort();
+    barChart('errors by kind', 'chart-errors', names.length ? names.map(function (k) {
+      return { label: k.length > 10 ? k.slice(0, 9) + '…' : k, value: kinds[k], tip: kinds[k] + ' ' + k };
+    }) : [{ label: 'none', value: 0, tip: 'no errors' }], '#dc2626');
+  }
+
   // ---- wiring ----
   var searchTimer = null;
   ['change', 'review', 'errors', 'truncated', 'sort'].forEach(function (k) { controls[k].addEventListener('change', applyFilters); });
@@ -403,6 +446,7 @@
   });
 
   header();
+  charts();
   saveDecisions();
   applyFilters();
   document.body.dataset.ready = '1';

@@ -69,6 +69,7 @@ class NightlyReuseTest {
         JsonNode s2 = Outputs.summary(out);
         assertEquals(0, s2.get("computed").asLong(), "nothing inferred: " + s2);
         assertEquals(5, s2.get("reused").asLong());
+        assertEquals(Files.size(b), s2.get("imageBytesRead").asLong(), "only the touched file was read");
         Map<String, Row> night2 = byName(Outputs.rows(out));
         assertNull(night2.get("a.jpg").getAs("error"), "the rewritten file was not opened");
         assertEquals((String) night1.get("a.jpg").getAs("text"), night2.get("a.jpg").getAs("text"));

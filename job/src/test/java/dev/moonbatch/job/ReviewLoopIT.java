@@ -133,6 +133,12 @@ class ReviewLoopIT {
         assertEquals(rows, page.path("total").asInt(), "one entry per row");
         assertEquals(rows, page.path("visible").asInt(), "default view = tonight's changes = every row on the first night");
         assertDefaultOrderWeakestFirst(page.path("defaultOrder"));
+        assertEquals(2, page.path("charts").size(), "the confidence histogram and errors-by-kind chart: " + page.path("charts"));
+        for (JsonNode chart : page.path("charts")) {
+            assertTrue(chart.path("bars").asInt() > 0 && chart.path("width").asDouble() > 0, chart.toString());
+        }
+        String header = page.path("header").toString();
+        assertTrue(header.contains("images" + rows) && header.contains("computed" + rows), "the run's counts: " + header);
         JsonNode found = page.path("searchResults");
         assertTrue(found.path("literal").asBoolean(), "the hostile name renders as text: " + found);
         assertFalse(page.path("injected").asBoolean(false), "nothing from a file name ran");

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# A nightly rerun over a catalogue where 0.1% changed: synthetic catalogues of SIZES files (sparse
+# 300 KB files, distinct bytes; prior results synthesized, so only the changed files need the
+# model), then three runs side by side on the same catalogue and prior output:
+#   baseline   the landed code before this work (BASELINE commit: reads and hashes every file)
+#   verify     this code with --verify-content (reads and hashes every file)
+#   default    this code (unchanged files are not opened)
+# Prints wall time, µs per unchanged image, image bytes read, driver peak heap / RSS, files written.
+# Usage: SIZES="10000 100000" bench/nightly-scale.sh      (SIZE_KB=300, BASELINE=85cccc2)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SIZES="${SIZES:-10000 100000}"
+SIZE_KB="${SIZE_KB:-300}"
+BASELINE="${BASELINE:-85cccc2}"
+WORK="$ROOT/bench/work/nightly"
+mkdir -p "$WORK"
+export OPT_OUT_TRACKING=true DJL_CACHE_DIR="$ROOT/.djl-cache" SPARK_LOCAL_IP=127.0.0.1
+LOG4J="$ROOT/tools/cluster/log4j2-cluster.properties"
+
+"$ROOT/run.sh" --help > /dev/null
+read -r -a JVM_FLAGS < "$ROOT/job/target/jvm-flags.txt"
+CP="$ROOT/job/target/moonbatch-job.jar:$ROOT/job/target/lib/*:$ROOT/tools/spark-dist/target/jars/*"
+
+# the baseline: the landed code, built once in a worktree
+BASE="$WORK/baseline-src"
+if [ ! -x "$BASE/run.sh" ]; then
+  git -C "$ROOT" worktree add -f "$BASE" "$BASELINE" > /dev/null 2>&1 || git -C "$ROOT" worktree add -f --detach "$BASE" "$BASELINE"
+fi
+[ -f "$BASE/job/target/moonbatch-job.jar" ] || (cd "$BASE" && mvn -q -B -o -DskipTests package)
+
+# one real run gives the schema, the options key and a model-made row to copy
+TEMPLATE="$WORK/template"
+rm -rf "$TEMPLATE" && mkdir -p "$TEMPLATE/in"
+cp "$ROOT/sample-data/images/synthetic_red_mug_white.jpg" "$TEMPLATE/in/"
+MOONBATCH_LOG4J="$LOG4J" "$ROOT/run.sh" --input "$TEMPLATE/in" --output "$TEMPLATE/out" --master 'local[2]' > "$WORK/template.log" 2>&1
+
+# one run, watched: wall seconds, peak RSS (MB) and bytes read by the process (rchar)
+measure() { # OUT_PREFIX RUN_SH ARGS...
+  local prefix="$1"; shift
+  local start end pid rchar=0 rss=0
+  start=$(date +%s.%N)
+  MOONBATCH_LOG4J="$LOG4J" "$@" > "$prefix.log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2> /dev/null; do
+    r=$(awk '/^rchar/ {print $2}' "/proc/$pid/io" 2> /dev/null || echo 0); [ -n "$r" ] && [ "$r" -gt "$rchar" ] && rchar=$r
+    m=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2> /dev/null || echo 0); [ -n "$m" ] && [ "$m" -gt "$rss" ] && rss=$m
+    sleep 0.2
+  done
+  wait "$pid" || { echo "run failed: $prefix.log"; tail -20 "$prefix.log"; exit 1; }
+  end=$(date +%s.%N)
+  echo "$(echo "$end - $start" | bc -l) $((rss / 1024)) $rchar" > "$prefix.measure"
+}
+
+printf '%-9s %-9s %8s %8s %10s %12s %9s %9s %7s %8s\n' "images" "run" "wall s" "process" "µs/unchg" "image bytes" "heap MB" "RSS MB" "files" "computed"
+for N in $SIZES; do
+  CAT="$WORK/cat-$N"
+  PRIOR="$WORK/prior-$N"
+  if [ ! -f "$PRIOR/results.parquet/_SUCCESS" ]; then
+    rm -rf "$CAT" "$PRIOR"
+    java "${JVM_FLAGS[@]}" -Xmx6g -cp "$CP" "$ROOT/bench/NightlyCatalogue.java" "$CAT" "$N" "$SIZE_KB" "$TEMPLATE/out" "$PRIOR" > "$WORK/gen-$N.log" 2>&1
+  fi
+  # 0.1% changed: real JPEGs (distinct trailing bytes), so the model computes them
+  CHANGED=$(( N / 1000 ))
+  mapfile -t SRC < <(ls "$ROOT"/sample-data/images/*.jpg)
+  for ((i = 0; i < CHANGED; i++)); do
+    f=$(printf '%s/d%04d/sku-%07d.jpg' "$CAT" $(( (i * 997) % N / 1000 )) $(( (i * 997) % N )))
+    { cat "${SRC[$((i % ${#SRC[@]}))]}"; printf 'moonbatch-changed-%d-%s' "$i" "$(date +%s%N)"; } > "$f"
+  done
+  for RUN in baseline verify default; do
+    OUT="$WORK/out-$N-$RUN"
+    rm -rf "$OUT" && cp -r "$PRIOR" "$OUT"
+    touch "$WORK/marker"; sleep 1
+    case $RUN in
+      baseline) measure "$WORK/$N-$RUN" "$BASE/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
+      verify)   measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' --verify-content ;;
+      default)  measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
+    esac
+    read -r WALL RSS RCHAR < "$WORK/$N-$RUN.measure"
+    FILES=$(find "$OUT" -type f -newer "$WORK/marker" | wc -l)
+    SUMMARY="$OUT/summary.json"
+    PROCESS=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['stageSeconds']['process'])")
+    COMPUTED=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['computed'])")
+    BYTES=$(python3 -c "import json;s=json.load(open('$SUMMARY'));print(s.get('imageBytesRead', 'rchar:%d' % $RCHAR))")
+    HEAP=$(python3 -c "import json;s=json.load(open('$SUMMARY'));print(s.get('driverPeakHeapMb', '-'))")
+    PER=$(echo "$WALL * 1000000 / $N" | bc -l)
+    printf '%-9s %-9s %8.1f %8.1f %10.0f %12s %9s %9s %7s %8s\n' "$N" "$RUN" "$WALL" "$PROCESS" "$PER" "$BYTES" "$HEAP" "$RSS" "$FILES" "$COMPUTED"
+  done
+done
+echo "µs/unchg: the rerun's whole wall time (JVM and Spark start included) over the images; image bytes: summary.json imageBytesRead (baseline: the process's rchar, jars included)"
