@@ -97,7 +97,7 @@ public final class CaptionJob {
         LOG.info("{} ONNX Runtime threads per inference, at most {} inferences at once per executor, prefetch {}",
                 shipped.budget().threads(), shipped.budget().inferenceSlots(), shipped.budget().prefetch() ? "on" : "off");
         RunCounters counters = RunCounters.create(spark.sparkContext());
-        List<List<WorkItem>> slices = slices(work, partitions);
+        List<List<WorkItem>> slices = WorkSlices.cut(work, partitions);
         JavaRDD<Row> rows = jsc.parallelize(slices, slices.size()).flatMap(List::iterator)
                 .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast,
                         counters));
@@ -126,7 +126,7 @@ public final class CaptionJob {
         Dataset<Row> finished = OutputTable.withReviews(table, ReviewStore.latestTable(spark, out));
         Path staging = new Path(output, ".staging-" + config.runId());
         Path removedStaging = new Path(output, ".staging-removed-" + config.runId());
-        ProgressListener progress = new ProgressListener(expectedRows);
+        ProgressListener progress = ProgressListener.of(expectedRows, counters);
         spark.sparkContext().addSparkListener(progress);
         try {
             describe(String.format(Locale.ROOT, "moonbatch: %s %,d images (%,d rows) with %s, reusing unchanged ones",
@@ -235,29 +235,6 @@ public final class CaptionJob {
         } finally {
             now.unpersist();
         }
-    }
-
-    /**
-     * The work cut into about {@code partitions} equal slices (one per partition), each cut moved to
-     * where the file size changes: {@code work} is sorted by size, so all copies of one photo (which
-     * have one size) fall in one partition, where the model answers them once.
-     */
-    static List<List<WorkItem>> slices(List<WorkItem> work, int partitions) {
-        List<List<WorkItem>> slices = new ArrayList<>();
-        int n = work.size();
-        int from = 0;
-        for (int p = 1; p <= partitions && from < n; p++) {
-            int to = p == partitions ? n : Math.max(from + 1, (int) ((long) n * p / partitions));
-            while (to < n && to > 0 && work.get(to).size() >= 0 && work.get(to).size() == work.get(to - 1).size()) {
-                to++;
-            }
-            slices.add(new ArrayList<>(work.subList(from, to)));
-            from = to;
-        }
-        if (slices.isEmpty()) {
-            slices.add(new ArrayList<>());
-        }
-        return slices;
     }
 
     /** Every path this run knows to be present: the listing and the images its questions name. */

@@ -126,6 +126,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                     }
                     List<ResultRow> rows = finish(lease, current, answeredHere);
                     checkpoint(task, batchIndex++, rows);
+                    if (counters != null) {
+                        counters.addRows(rows);
+                    }
                     rows.forEach(r -> ready.add(r.toRow()));
                 }
                 if (ready.isEmpty() && !released) {

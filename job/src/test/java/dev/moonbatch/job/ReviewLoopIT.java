@@ -79,8 +79,11 @@ class ReviewLoopIT {
         Files.write(in.resolve("truncated.jpg"), java.util.Arrays.copyOf(jpeg, 300));
         int files = fileCount(in);
 
-        Run run = runSh("--input", in.toString(), "--output", out.toString(), "--master", "local[2]");
-        assertEquals(0, run.code(), run.output());
+        // on a terminal (a pseudo-terminal from util-linux's script): the progress bar is redrawn in place
+        Run run = runInTerminal("--input", in.toString(), "--output", out.toString(), "--master", "local[2]");
+        assertEquals(0, run.code(), run.raw());
+        assertTrue(run.raw().contains("\r[") && run.raw().contains(files + "/" + files + " rows (100%)")
+                && run.raw().contains("ETA 0m00s"), "a progress bar with ETA: " + run.raw());
 
         List<Map<String, Object>> rows = duckdb("SELECT * FROM read_parquet('" + parquetGlob() + "') ORDER BY image_path");
         assertEquals(files, rows.size(), "one row per image");
@@ -249,6 +252,8 @@ class ReviewLoopIT {
 
         Run run = runSh("--input", in.toString(), "--output", out.toString(), "--master", "local[2]");
         assertEquals(0, run.code(), run.output());
+        assertTrue(run.raw().contains("progress: " + files + "/" + files + " rows (100%)") && !run.raw().contains("\r["),
+                "not a terminal: plain progress lines with ETA: " + run.raw());
         List<Map<String, Object>> rows = duckdb("SELECT * FROM read_parquet('" + parquetGlob() + "')");
         assertEquals(files, rows.size(), "rows = images");
         assertEquals(files, rows.stream().map(r -> r.get("image_path")).distinct().count(), "0 duplicates");
@@ -293,8 +298,24 @@ class ReviewLoopIT {
     static Run runSh(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(TestPaths.root().resolve("run.sh").toString()));
         command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("MOONBATCH_LOG4J", TestPaths.root().resolve("tools/cluster/log4j2-cluster.properties").toString());
+        return run(new ProcessBuilder(command), args);
+    }
+
+    /** run.sh on a pseudo-terminal (util-linux's script), as a person at a console runs it. */
+    static Run runInTerminal(String... args) throws IOException, InterruptedException {
+        StringBuilder line = new StringBuilder(quoteShell(TestPaths.root().resolve("run.sh").toString()));
+        for (String a : args) {
+            line.append(' ').append(quoteShell(a));
+        }
+        return run(new ProcessBuilder("script", "-qec", line.toString(), "/dev/null"), args);
+    }
+
+    static String quoteShell(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    static Run run(ProcessBuilder pb, String... args) throws IOException, InterruptedException {
+        pb.redirectErrorStream(true);
         Path log = Files.createTempFile(tmp, "run", ".log");
         Process p = pb.redirectOutput(log.toFile()).start();
         if (!p.waitFor(5, TimeUnit.MINUTES)) {
