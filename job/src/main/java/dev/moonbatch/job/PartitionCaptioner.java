@@ -285,7 +285,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
      */
     private boolean reuseUnopened(Image image, List<Answer> answers) {
         WorkItem item = image.item;
-        if (config.verifyContent() || item.size() < 0 || item.modifiedMs() < 0) {
+        if (config.verifyContent() || item.size() < 0 || item.modifiedMs() <= 0) { // 0: a store without times
             return false;
         }
         List<PriorResult> found = new ArrayList<>(answers.size());
