@@ -11,7 +11,6 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -35,6 +34,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.regexp_extract;
 
@@ -42,10 +42,12 @@ import static org.apache.spark.sql.functions.regexp_extract;
  * The Spark plan of one run:
  * <ol>
  * <li>list the images on the driver;</li>
- * <li>gather what earlier runs already computed for this model, task, prompt and options (the
- *     previous {@code results.parquet} and any checkpoints of an interrupted run), by content hash;</li>
- * <li>spread the images over partitions; each partition reuses or computes its rows with the
- *     executor's shared model, checkpointing every batch;</li>
+ * <li>join the listing with what earlier runs already computed for this model, task, prompt and
+ *     options (the previous {@code results.parquet} and any checkpoints of an interrupted run) on
+ *     the executors ({@link ReusePlan}): unchanged files are reused unopened, known content unread
+ *     by the model;</li>
+ * <li>spread what is left over partitions; each partition computes its rows with the executor's
+ *     shared model, checkpointing every batch;</li>
  * <li>write the new results, plus the earlier rows of other tasks or prompts, to a staging
  *     Parquet through Spark's commit protocol, then swap it in for {@code results.parquet};</li>
  * <li>read that Parquet back (never recomputing model work) into the one-file review CSV, and
@@ -80,28 +82,42 @@ public final class CaptionJob {
         List<String> images = listed.stream().map(ListedFile::path).toList();
         List<WorkItem> work = workItems(listed, hadoopConf);
         long expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
-        Dataset<Row> runKeys = runKeys(work);
+        Dataset<Row> workTable = ReusePlan.workTable(spark, work);
+        Dataset<Row> runKeys = workTable.select(col("path").as("k_path"), lit(config.task().name()).as("k_task"),
+                explode(col("prompts")).as("k_prompt"));
         boolean hasResults = fs.exists(results);
-        describe(String.format(Locale.ROOT, "moonbatch: read earlier results for %,d listed files", listed.size()));
-        Map<String, PriorResult> prior = config.resume() ? priorResults(out, hasResults) : Map.of();
+        describe(String.format(Locale.ROOT, "moonbatch: look for earlier results of %,d listed files", listed.size()));
+        Dataset<Row> prior = config.resume() ? ReusePlan.prior(
+                hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null,
+                Checkpoints.table(spark, out), config) : null;
         stages.put("list", seconds(t0));
         long t1 = System.nanoTime();
         int partitions = partitions(work.size());
-        LOG.info("run {}: {} images, {} rows to write, in {} partitions, batch size {}, {} earlier results reusable",
-                config.runId(), work.size(), expectedRows, partitions, config.batchSize(), prior.size());
+        LOG.info("run {}: {} images, {} rows to write, in {} partitions, batch size {}, {}",
+                config.runId(), work.size(), expectedRows, partitions, config.batchSize(),
+                prior == null ? "no earlier results to reuse" : "reusing earlier results");
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Broadcast<Map<String, PriorResult>> priorBroadcast = jsc.broadcast(prior);
         JobConfig shipped = config.withOutput(out).withBudget(config.budget().forPartitions(partitions));
         shipped = shipped.withRuntime(shipped.runtime().withIntraOpThreads(shipped.budget().threads()));
         LOG.info("{} ONNX Runtime threads per inference, at most {} inferences at once per executor, prefetch {}",
                 shipped.budget().threads(), shipped.budget().inferenceSlots(), shipped.budget().prefetch() ? "on" : "off");
         RunCounters counters = RunCounters.create(spark.sparkContext());
-        List<List<WorkItem>> slices = WorkSlices.cut(work, partitions);
-        JavaRDD<Row> rows = jsc.parallelize(slices, slices.size()).flatMap(List::iterator)
-                .mapPartitions(new PartitionCaptioner(shipped, new SerializableConfiguration(hadoopConf), priorBroadcast,
-                        counters));
+        SerializableConfiguration shippedConf = new SerializableConfiguration(hadoopConf);
+        ReusePlan.Plan reuse = null;
+        JavaRDD<WorkItem> toCompute;
+        if (prior == null) {
+            List<List<WorkItem>> slices = WorkSlices.cut(work, partitions);
+            toCompute = jsc.parallelize(slices, slices.size()).flatMap(List::iterator);
+        } else {
+            reuse = ReusePlan.plan(spark, workTable, prior, shipped, modelName(), partitions, shippedConf, counters);
+            toCompute = reuse.toCompute();
+        }
+        JavaRDD<Row> rows = toCompute.mapPartitions(new PartitionCaptioner(shipped, shippedConf, counters));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
+        if (reuse != null) {
+            fresh = reuse.reused().unionByName(fresh);
+        }
         Dataset<Row> earlier = hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
         Dataset<Row> table = OutputTable.withChange(fresh, earlier);
         Dataset<Row> removedNow = null;
@@ -135,7 +151,9 @@ public final class CaptionJob {
         } finally {
             progress.stop();
             spark.sparkContext().removeSparkListener(progress);
-            priorBroadcast.destroy();
+            if (reuse != null) {
+                reuse.release();
+            }
         }
         describe("moonbatch: move rows of images gone from the input to " + RunExports.REMOVED);
         boolean removedAny = removedNow != null && stageRemoved(fs, output, removedNow, removedStaging);
@@ -288,59 +306,8 @@ public final class CaptionJob {
         return work;
     }
 
-    /** The (image, task, prompt) keys this run writes, as a small table for joins. */
-    private Dataset<Row> runKeys(List<WorkItem> work) {
-        List<Row> keys = new ArrayList<>();
-        for (WorkItem w : work) {
-            for (String p : w.prompts()) {
-                keys.add(RowFactory.create(w.path(), config.task().name(), p));
-            }
-        }
-        StructType schema = new StructType()
-                .add("k_path", DataTypes.StringType).add("k_task", DataTypes.StringType).add("k_prompt", DataTypes.StringType);
-        return spark.createDataFrame(keys, schema);
-    }
-
     private String modelName() {
         return new Path(config.model()).getName();
-    }
-
-    /**
-     * Successful rows of this model, task, prompt and options from the last complete run and from
-     * checkpoints of interrupted ones, by content hash and by path, size and modification time.
-     * Error rows are left out: they are retried.
-     */
-    private Map<String, PriorResult> priorResults(String output, boolean hasResults) throws IOException {
-        Map<String, PriorResult> byKey = new HashMap<>();
-        for (ResultRow r : Checkpoints.readAll(output, spark.sparkContext().hadoopConfiguration())) {
-            if (r.error() == null && r.contentSha256() != null && config.task().name().equals(r.task())
-                    && config.optionsKey().equals(r.options())) {
-                remember(byKey, r.imagePath(), r.fileSize(), r.modifiedMs(), r.prompt(), PriorResult.of(r));
-            }
-        }
-        if (hasResults) {
-            spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, PARQUET).toString())
-                    .filter(col("error").isNull().and(col("content_sha256").isNotNull())
-                            .and(col("task").equalTo(lit(config.task().name())))
-                            .and(col("options").equalTo(lit(config.optionsKey()))))
-                    .select("content_sha256", "prompt", "text", "width", "height", "confidence", "min_token_prob",
-                            "finish_reason", "run_id", "image_path", "file_size", "modified_ms")
-                    .collectAsList()
-                    .forEach(r -> remember(byKey, r.getString(9), r.getAs("file_size"), r.getAs("modified_ms"), r.getString(1),
-                            new PriorResult(r.getString(0), r.getString(2), r.getAs("width"), r.getAs("height"),
-                                    r.getAs("confidence"), r.getAs("min_token_prob"), r.getAs("finish_reason"),
-                                    r.getString(8))));
-        }
-        return byKey;
-    }
-
-    /** Files the result under its content key and, where size and modification time are known, its file key. */
-    private static void remember(Map<String, PriorResult> byKey, String path, Long size, Long modifiedMs, String prompt,
-                                 PriorResult result) {
-        byKey.putIfAbsent(PartitionCaptioner.priorKey(result.sha256(), prompt), result);
-        if (size != null && modifiedMs != null) {
-            byKey.putIfAbsent(PartitionCaptioner.fileKey(path, size, modifiedMs, prompt), result);
-        }
     }
 
     /** Puts the staged Parquet in place of the old one; readers see the old or the new, never a mix. */

@@ -1,18 +1,16 @@
 package dev.moonbatch.job;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -21,8 +19,11 @@ import java.util.Map;
 /**
  * Rows saved as soon as each batch is done, under {@code OUTPUT/_checkpoints/RUN_ID/}, so that a
  * run whose driver dies loses at most the batches in flight: the next run reuses every row found
- * here. Each file is written aside and renamed, so a half-written one is never read. The folder
- * is removed when a run completes.
+ * here. One file per task attempt (not per batch: many small files hurt HDFS and object stores),
+ * appended batch by batch as JSON lines, each batch in one write and flushed; a reader skips a
+ * torn last line. The folder is removed when a run completes. On object stores a file becomes
+ * visible when its task ends (their streams publish on close), so there a dead driver loses the
+ * tasks in flight rather than their batches.
  */
 public final class Checkpoints {
     public static final String DIR = "_checkpoints";
@@ -35,20 +36,43 @@ public final class Checkpoints {
         return new Path(output, DIR);
     }
 
-    /** Saves one batch's rows as JSON lines named by partition, batch and attempt. */
-    public static void save(String output, String runId, int partition, int batch, int attempt,
-                            List<ResultRow> rows, Configuration conf) throws IOException {
-        Path dir = new Path(root(output), runId);
-        String name = String.format(Locale.ROOT, "p%05d-b%05d-a%d.jsonl", partition, batch, attempt);
-        Path tmp = new Path(dir, "." + name + ".tmp");
-        FileSystem fs = dir.getFileSystem(conf);
-        try (FSDataOutputStream out = fs.create(tmp, true)) {
+    /** The one checkpoint file of a task attempt, opened at its first batch. */
+    static final class Writer implements AutoCloseable {
+        private final String output;
+        private final String runId;
+        private final String name;
+        private final Configuration conf;
+        private FSDataOutputStream out;
+
+        Writer(String output, String runId, int partition, int stageAttempt, int attempt, Configuration conf) {
+            this.output = output;
+            this.runId = runId;
+            this.name = String.format(Locale.ROOT, "p%05d-s%d-a%d.jsonl", partition, stageAttempt, attempt);
+            this.conf = conf;
+        }
+
+        /** Appends one batch's rows and flushes them to the file system. */
+        void append(List<ResultRow> rows) throws IOException {
+            java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
             for (ResultRow row : rows) {
-                out.write(JSON.writeValueAsBytes(asMap(row)));
-                out.write('\n');
+                batch.write(JSON.writeValueAsBytes(asMap(row)));
+                batch.write('\n');
+            }
+            if (out == null) {
+                Path file = new Path(new Path(root(output), runId), name);
+                out = HadoopFiles.plain(file.getFileSystem(conf)).create(file, true);
+            }
+            out.write(batch.toByteArray());
+            out.hflush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (out != null) {
+                out.close();
+                out = null;
             }
         }
-        HadoopFiles.moveIntoPlace(fs, tmp, new Path(dir, name));
     }
 
     /** A row keyed by the output's column names, so Spark reads it back with the result schema. */
@@ -63,55 +87,19 @@ public final class Checkpoints {
     }
 
     /**
-     * Every row saved by any run's checkpoints. Read here rather than through Spark, whose file
-     * listing skips folders starting with an underscore; checkpoints are small.
+     * Every row saved by any run's checkpoints, read by Spark on the executors (never gathered on
+     * the driver); null when there are none. A torn last line reads as a row of nulls, which every
+     * use filters out (it has no content hash).
      */
-    public static List<ResultRow> readAll(String output, Configuration conf) throws IOException {
+    static Dataset<Row> table(SparkSession spark, String output) throws IOException {
         Path root = root(output);
-        FileSystem fs = root.getFileSystem(conf);
-        List<ResultRow> rows = new ArrayList<>();
+        FileSystem fs = root.getFileSystem(spark.sparkContext().hadoopConfiguration());
         FileStatus[] files = fs.exists(root) ? fs.globStatus(new Path(root, "*/*.jsonl")) : null;
-        if (files == null) {
-            return rows;
+        if (files == null || files.length == 0) {
+            return null;
         }
-        for (FileStatus file : files) {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(fs.open(file.getPath()), StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    if (!line.isBlank()) {
-                        rows.add(fromJson(JSON.readTree(line)));
-                    }
-                }
-            }
-        }
-        return rows;
-    }
-
-    private static ResultRow fromJson(JsonNode n) {
-        return new ResultRow(text(n, "image_path"), text(n, "content_sha256"), whole(n, "file_size"), whole(n, "modified_ms"),
-                integer(n, "width"), integer(n, "height"),
-                text(n, "model"), text(n, "task"), text(n, "prompt"), text(n, "options"), text(n, "text"),
-                decimal(n, "confidence"), decimal(n, "min_token_prob"), text(n, "finish_reason"),
-                text(n, "error"), n.path("latency_ms").asLong(), text(n, "run_id"));
-    }
-
-    private static String text(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v == null || v.isNull() ? null : v.asText();
-    }
-
-    private static Integer integer(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v == null || v.isNull() ? null : v.asInt();
-    }
-
-    private static Long whole(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v == null || v.isNull() ? null : v.asLong();
-    }
-
-    private static Double decimal(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v == null || v.isNull() ? null : v.asDouble();
+        String[] paths = java.util.Arrays.stream(files).map(f -> f.getPath().toString()).toArray(String[]::new);
+        return spark.read().schema(ResultRow.SCHEMA).option("mode", "PERMISSIVE").json(paths);
     }
 
     public static void clear(String output, Configuration conf) throws IOException {

@@ -13,7 +13,6 @@ import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
@@ -33,9 +32,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * The work of one Spark partition: images (each with its prompts) in, one result row per image
- * and prompt out, streamed batch by batch. An image is read, decoded and preprocessed once, and the
- * model encodes it once for all its prompts. Every failure an image can cause (unreadable,
+ * The work of one Spark partition: images (each with the prompts no earlier run answered, see
+ * {@link ReusePlan}) in, one result row per image and prompt out, streamed batch by batch. An image
+ * is read, decoded and preprocessed once, and the model encodes it once for all its prompts. Every failure an image can cause (unreadable,
  * undecodable, too large, a model error) becomes its rows with an {@code error}; nothing escapes
  * to fail the task.
  */
@@ -49,25 +48,13 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
 
     private final JobConfig config;
     private final SerializableConfiguration hadoopConf;
-    private final Broadcast<Map<String, PriorResult>> prior;
     private final ThumbnailStore thumbnails;
     private final RunCounters counters;
 
-    /**
-     * @param prior earlier successful results for this model, task and options, by {@link #priorKey}
-     *              and {@link #fileKey}
-     */
-    public PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
-                              Broadcast<Map<String, PriorResult>> prior) {
-        this(config, hadoopConf, prior, null);
-    }
-
     /** @param counters what the executors count for the summary (may be null) */
-    PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf,
-                       Broadcast<Map<String, PriorResult>> prior, RunCounters counters) {
+    PartitionCaptioner(JobConfig config, SerializableConfiguration hadoopConf, RunCounters counters) {
         this.config = config;
         this.hadoopConf = hadoopConf;
-        this.prior = prior;
         this.counters = counters;
         this.thumbnails = new ThumbnailStore(config.output(), hadoopConf);
     }
@@ -77,17 +64,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         return Double.isFinite(p) ? p : null;
     }
 
-    /** The key under which a result is reused for any file with this content and prompt. */
-    static String priorKey(String sha256, String prompt) {
-        return "c\u0000" + sha256 + "\u0000" + (prompt == null ? "" : prompt);
-    }
-
-    /**
-     * The key under which a result is reused without opening the file: the same path, size and
-     * modification time as when it was computed, and the prompt.
-     */
-    static String fileKey(String path, long size, long modifiedMs, String prompt) {
-        return "f\u0000" + path + "\u0000" + size + "\u0000" + modifiedMs + "\u0000" + (prompt == null ? "" : prompt);
+    /** Answers are shared between files of equal content and prompt. */
+    private static String contentKey(String sha256, String prompt) {
+        return sha256 + "\u0000" + (prompt == null ? "" : prompt);
     }
 
     @Override
@@ -103,15 +82,21 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             t.setDaemon(true);
             return t;
         }) : null;
-        if (prefetcher != null && task != null) {
-            task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> prefetcher.shutdownNow());
+        Checkpoints.Writer checkpoints = task == null ? null : new Checkpoints.Writer(config.output(), config.runId(),
+                task.partitionId(), task.stageAttemptNumber(), task.attemptNumber(), hadoopConf.value());
+        if (task != null) {
+            task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> {
+                if (prefetcher != null) {
+                    prefetcher.shutdownNow();
+                }
+                closeQuietly(checkpoints);
+            });
         }
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
             private final ImageDecoder decoder = new ImageDecoder(config.maxPixels());
             private Future<PreparedBatch> upcoming;
             private final Map<String, Answer> answeredHere = new java.util.HashMap<>();
-            private int batchIndex;
             private boolean released;
 
             @Override
@@ -125,7 +110,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                         upcoming = prefetcher.submit(() -> prepare(lease.model(), decoder, next));
                     }
                     List<ResultRow> rows = finish(lease, current, answeredHere);
-                    checkpoint(task, batchIndex++, rows);
+                    checkpoint(checkpoints, rows);
                     if (counters != null) {
                         counters.addRows(rows);
                     }
@@ -178,18 +163,27 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
     }
 
-    /** Saves this batch's freshly computed successful rows, so a dead driver does not lose them. */
-    private void checkpoint(TaskContext task, int batchIndex, List<ResultRow> rows) {
-        List<ResultRow> fresh = rows.stream()
-                .filter(r -> r.error() == null && config.runId().equals(r.runId())).toList();
-        if (fresh.isEmpty() || task == null) {
+    /** Saves this batch's successful rows, so a dead driver does not lose them. */
+    private static void checkpoint(Checkpoints.Writer checkpoints, List<ResultRow> rows) {
+        List<ResultRow> fresh = rows.stream().filter(r -> r.error() == null).toList();
+        if (fresh.isEmpty() || checkpoints == null) {
             return;
         }
         try {
-            Checkpoints.save(config.output(), config.runId(), task.partitionId(), batchIndex, task.attemptNumber(),
-                    fresh, hadoopConf.value());
+            checkpoints.append(fresh);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("could not checkpoint batch {} of partition {}: {}", batchIndex, task.partitionId(), e.toString());
+            LOG.warn("could not checkpoint a batch: {}", e.toString());
+        }
+    }
+
+    private static void closeQuietly(Checkpoints.Writer checkpoints) {
+        if (checkpoints == null) {
+            return;
+        }
+        try {
+            checkpoints.close();
+        } catch (IOException e) {
+            LOG.warn("could not close the checkpoint file: {}", e.toString());
         }
     }
 
@@ -219,7 +213,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
     }
 
-    /** One prompt of one image: reused from an earlier run, answered now, or failed. */
+    /** One prompt of one image: answered now (or copied from a file of equal content), or failed. */
     private static final class Answer {
         final Image image;
         final String prompt;
@@ -228,7 +222,6 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         Double minTokenProb;
         String finishReason;
         String error;
-        String runId;
         boolean computed;
 
         Answer(Image image, String prompt) {
@@ -237,13 +230,8 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
     }
 
-    /** A batch after reading, hashing, reuse lookup, decoding and preprocessing: ready for the model. */
+    /** A batch after reading, hashing, decoding and preprocessing: ready for the model. */
     record PreparedBatch(List<Answer> answers) {
-    }
-
-    List<ResultRow> processBatch(VisionLanguageModel model, ImageDecoder decoder, List<WorkItem> items) {
-        PreparedBatch prepared = prepare(model, decoder, items);
-        return finish(model, prepared, new java.util.HashMap<>(), answers -> infer(model, answers));
     }
 
     /** Everything before inference; thread-confined to whoever calls it (the task, or its prefetch thread). */
@@ -252,65 +240,14 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         for (WorkItem item : items) {
             Image image = new Image(item);
             long start = System.nanoTime();
-            List<Answer> mine = new ArrayList<>();
-            item.prompts().forEach(p -> mine.add(new Answer(image, p)));
-            if (reuseUnopened(image, mine)) {
-                image.ownNanos = System.nanoTime() - start;
-                answers.addAll(mine);
-                continue;
-            }
             read(image);
-            boolean needsModel = false;
-            for (Answer a : mine) {
-                PriorResult earlier = image.sha256 == null ? null : prior.value().get(priorKey(image.sha256, a.prompt));
-                if (earlier != null) {
-                    reuse(a, earlier);
-                } else {
-                    needsModel = true;
-                }
-            }
-            if (needsModel && image.error == null) {
+            if (image.error == null) {
                 decodeAndPrepare(model, decoder, image);
             }
             image.ownNanos = System.nanoTime() - start;
-            answers.addAll(mine);
+            item.prompts().forEach(p -> answers.add(new Answer(image, p)));
         }
         return new PreparedBatch(answers);
-    }
-
-    /**
-     * Answers every prompt of {@code image} from earlier rows of the same path, size and modification
-     * time, without opening the file; false (nothing changed) when any prompt has none, or with
-     * {@code --verify-content}.
-     */
-    private boolean reuseUnopened(Image image, List<Answer> answers) {
-        WorkItem item = image.item;
-        if (config.verifyContent() || item.size() < 0 || item.modifiedMs() <= 0) { // 0: a store without times
-            return false;
-        }
-        List<PriorResult> found = new ArrayList<>(answers.size());
-        for (Answer a : answers) {
-            PriorResult earlier = prior.value().get(fileKey(item.path(), item.size(), item.modifiedMs(), a.prompt));
-            if (earlier == null) {
-                return false;
-            }
-            found.add(earlier);
-        }
-        for (int i = 0; i < answers.size(); i++) {
-            reuse(answers.get(i), found.get(i));
-        }
-        image.sha256 = found.get(0).sha256();
-        return true;
-    }
-
-    private static void reuse(Answer a, PriorResult earlier) {
-        a.text = earlier.text();
-        a.confidence = earlier.confidence();
-        a.minTokenProb = earlier.minTokenProb();
-        a.finishReason = earlier.finishReason();
-        a.runId = earlier.runId();
-        a.image.width = earlier.width();
-        a.image.height = earlier.height();
     }
 
     private List<ResultRow> finish(ExecutorModels.Lease lease, PreparedBatch batch, Map<String, Answer> answeredHere) {
@@ -339,7 +276,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         List<Answer> toCompute = new ArrayList<>();
         Map<String, List<Answer>> copies = new java.util.LinkedHashMap<>();
         for (Answer a : needed) {
-            String key = priorKey(a.image.sha256, a.prompt);
+            String key = contentKey(a.image.sha256, a.prompt);
             Answer earlier = answeredHere.get(key);
             if (earlier != null) {
                 copyAnswer(earlier, a);
@@ -357,7 +294,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             inferenceNanos = (System.nanoTime() - start) / toCompute.size();
         }
         for (Answer a : toCompute) {
-            String key = priorKey(a.image.sha256, a.prompt);
+            String key = contentKey(a.image.sha256, a.prompt);
             copies.get(key).forEach(copy -> copyAnswer(a, copy));
             if (a.error == null) {
                 answeredHere.put(key, a);
@@ -373,7 +310,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                     a.image.width, a.image.height, model.name(),
                     config.task().name(), a.prompt, config.optionsKey(), ok ? a.text : null,
                     ok ? a.confidence : null, ok ? a.minTokenProb : null, ok ? a.finishReason : null, error,
-                    nanos / 1_000_000, a.runId != null ? a.runId : config.runId()));
+                    nanos / 1_000_000, config.runId()));
         }
         return rows;
     }

@@ -8,7 +8,7 @@ import java.util.List;
  * the model answers them once ({@link PartitionCaptioner} dedupes by content hash within a
  * partition). Nothing is read for this: the work is sorted by file size (copies have one size), and
  * each cut between partitions moves to the nearest place where the size changes, at most half a
- * partition's share away. A run of equal-size files longer than that (fixed-size formats, a
+ * partition's share (rounded up) away. A run of equal-size files longer than that (fixed-size formats, a
  * synthetic catalogue) is cut anyway, so the partitions stay within 1.5x of their share and every
  * executor gets work; copies split by such a cut are inferred once per partition (still one row
  * each, all correct).
@@ -25,7 +25,7 @@ final class WorkSlices {
     static List<List<WorkItem>> cut(List<WorkItem> work, int partitions) {
         int n = work.size();
         int parts = Math.max(1, partitions);
-        int reach = (int) ((long) n / parts / 2);
+        int reach = (int) (((long) n + 2L * parts - 1) / (2L * parts)); // half a share, rounded up
         List<List<WorkItem>> slices = new ArrayList<>();
         int from = 0;
         for (int p = 1; p <= parts && from < n; p++) {

@@ -63,13 +63,25 @@ class NightlyReuseTest {
         // b.jpg: same bytes, new modification time: hashed, found equal, reused
         Path b = in.resolve("b.jpg");
         Files.setLastModifiedTime(b, FileTime.fromMillis(Files.getLastModifiedTime(b).toMillis() + 60_000));
+        // sku4.png: a known photo under a new name: hashed, reused without the model
+        Files.copy(images.resolve("synthetic_green_bottle_white.png"), in.resolve("sku4.png"));
+        // three copies of a new photo: one inference, three rows
+        Path orange = images.resolve("synthetic_orange_box_blue.jpg");
+        for (String copy : List.of("new1.jpg", "new2.jpg", "new3.jpg")) {
+            Files.copy(orange, in.resolve(copy));
+        }
 
         CliRun second = CliRun.of(args);
         assertEquals(0, second.exitCode(), second.err());
         JsonNode s2 = Outputs.summary(out);
-        assertEquals(0, s2.get("computed").asLong(), "nothing inferred: " + s2);
-        assertEquals(5, s2.get("reused").asLong());
-        assertEquals(Files.size(b), s2.get("imageBytesRead").asLong(), "only the touched file was read");
+        assertEquals(9, s2.get("rows").asLong());
+        assertEquals(3, s2.get("computed").asLong(), "only the new photo's rows: " + s2);
+        assertEquals(2, s2.get("deduplicated").asLong(), "three copies of a new photo: one inference: " + s2);
+        assertEquals(6, s2.get("reused").asLong());
+        // the touched file and the known photo are hashed once; the new photo's copies are hashed, then
+        // read again to be decoded for the model
+        assertEquals(Files.size(b) + Files.size(in.resolve("sku4.png")) + 6 * Files.size(orange),
+                s2.get("imageBytesRead").asLong(), "the unchanged files were not read: " + s2);
         Map<String, Row> night2 = byName(Outputs.rows(out));
         assertNull(night2.get("a.jpg").getAs("error"), "the rewritten file was not opened");
         assertEquals((String) night1.get("a.jpg").getAs("text"), night2.get("a.jpg").getAs("text"));
@@ -77,6 +89,13 @@ class NightlyReuseTest {
         assertEquals("unchanged", night2.get("b.jpg").getAs("change"));
         assertEquals((Long) Files.getLastModifiedTime(b).toMillis(), night2.get("b.jpg").getAs("modified_ms"),
                 "the reused row takes the new modification time, so the next night does not hash it again");
+        assertEquals(bottle, night2.get("sku4.png").getAs("text"));
+        assertEquals((String) night1.get("sku1.png").getAs("run_id"), night2.get("sku4.png").getAs("run_id"),
+                "the known photo's answer is the earlier run's");
+        assertEquals("new", night2.get("sku4.png").getAs("change"));
+        String box = night2.get("new1.jpg").getAs("text");
+        assertEquals(box, night2.get("new2.jpg").getAs("text"));
+        assertEquals(box, night2.get("new3.jpg").getAs("text"));
 
         // --verify-content reads a.jpg and finds what it really holds now
         String[] verify = java.util.Arrays.copyOf(args, args.length + 1);

@@ -1,0 +1,201 @@
+package dev.moonbatch.job;
+
+import dev.moonbatch.io.ContentHash;
+import dev.moonbatch.io.ImageFiles;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.SerializableConfiguration;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.collect_list;
+import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.when;
+
+/**
+ * Which of a run's rows earlier runs already answered, decided on the executors by joining the
+ * listing with the earlier rows as Spark tables (the driver never gathers them):
+ * <ol>
+ * <li>same path, size, modification time and prompt as an earlier row: reused without opening
+ *     the file (skipped with {@code --verify-content});</li>
+ * <li>the rest are read and hashed; same content hash and prompt as any earlier row (a touched
+ *     file, a copy of a known photo under a new name): reused without the model;</li>
+ * <li>what is left goes to the model, partitioned by content hash, so the copies of one new photo
+ *     meet in one partition, where {@link PartitionCaptioner} infers them once.</li>
+ * </ol>
+ * Files left for the model are read twice (hashed here, decoded there); they are the night's
+ * changes, so that is a small share of the bytes, and a first night with no earlier rows skips
+ * this plan altogether.
+ */
+final class ReusePlan {
+    /** The run's work: one row per image, with the prompts to ask it (see {@link WorkItem}). */
+    static final StructType WORK = new StructType()
+            .add("path", DataTypes.StringType, false)
+            .add("prompts", DataTypes.createArrayType(DataTypes.StringType))
+            .add("size", DataTypes.LongType, false)
+            .add("mtime", DataTypes.LongType, false);
+    private static final StructType HASHED = WORK.add("sha", DataTypes.StringType, true);
+
+    /**
+     * @param reused    rows answered by earlier runs, in {@link ResultRow#SCHEMA}
+     * @param toCompute the images and prompts left for the model
+     * @param hashed    the cached hashes (released after the run's write)
+     */
+    record Plan(Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed) {
+        void release() {
+            hashed.unpersist();
+        }
+    }
+
+    private ReusePlan() {
+    }
+
+    /** The work as a table, for joins. */
+    static Dataset<Row> workTable(SparkSession spark, List<WorkItem> work) {
+        List<Row> rows = new ArrayList<>(work.size());
+        for (WorkItem w : work) {
+            rows.add(RowFactory.create(w.path(), w.prompts().toArray(new String[0]), w.size(), w.modifiedMs()));
+        }
+        return spark.createDataFrame(rows, WORK);
+    }
+
+    /**
+     * Earlier successful rows of this task and options, from {@code results} and checkpoints (either
+     * may be null), with columns prefixed {@code p_}; null when there are none.
+     */
+    static Dataset<Row> prior(Dataset<Row> results, Dataset<Row> checkpoints, JobConfig config) {
+        Dataset<Row> all = results == null ? checkpoints
+                : checkpoints == null ? results : results.unionByName(checkpoints);
+        if (all == null) {
+            return null;
+        }
+        Dataset<Row> mine = all.filter(col("error").isNull().and(col("content_sha256").isNotNull())
+                        .and(col("task").equalTo(lit(config.task().name())))
+                        .and(col("options").equalTo(lit(config.optionsKey()))))
+                .select(col("image_path").as("p_path"), col("prompt").as("p_prompt"), col("content_sha256").as("p_sha"),
+                        col("file_size").as("p_size"), col("modified_ms").as("p_mtime"), col("width").as("p_width"),
+                        col("height").as("p_height"), col("text").as("p_text"), col("confidence").as("p_confidence"),
+                        col("min_token_prob").as("p_min"), col("finish_reason").as("p_finish"), col("run_id").as("p_run"));
+        return mine.isEmpty() ? null : mine;
+    }
+
+    static Plan plan(SparkSession spark, Dataset<Row> work, Dataset<Row> prior, JobConfig config, String model,
+                     int partitions, SerializableConfiguration hadoopConf, RunCounters counters) {
+        Dataset<Row> asked = work.select(col("path"), explode(col("prompts")).as("prompt"), col("size"), col("mtime"));
+        Dataset<Row> reused = null;
+        Dataset<Row> rest = asked;
+        if (!config.verifyContent()) {
+            Dataset<Row> byFile = prior.dropDuplicates("p_path", "p_prompt", "p_size", "p_mtime");
+            Dataset<Row> joined = asked.join(byFile, asked.col("path").equalTo(byFile.col("p_path"))
+                    .and(asked.col("prompt").eqNullSafe(byFile.col("p_prompt")))
+                    .and(asked.col("size").equalTo(byFile.col("p_size")))
+                    .and(asked.col("mtime").equalTo(byFile.col("p_mtime")))
+                    .and(asked.col("mtime").gt(0)), "left_outer"); // 0: a store that keeps no times
+            reused = rows(joined.filter(col("p_path").isNotNull()), config, model);
+            rest = joined.filter(col("p_path").isNull()).select("path", "prompt", "size", "mtime");
+        }
+        JavaRDD<Row> hashedRows = rest.groupBy("path", "size", "mtime").agg(prompts().as("prompts"))
+                .select("path", "prompts", "size", "mtime")
+                .javaRDD().mapPartitions(new ContentHasher(hadoopConf, config.maxFileBytes(), counters));
+        Dataset<Row> hashed = spark.createDataFrame(hashedRows, HASHED).persist(StorageLevel.MEMORY_AND_DISK());
+
+        Dataset<Row> byContent = prior.dropDuplicates("p_sha", "p_prompt");
+        Dataset<Row> hashedAsked = hashed.select(col("path"), explode(col("prompts")).as("prompt"), col("size"),
+                col("mtime"), col("sha"));
+        Dataset<Row> matched = hashedAsked.join(byContent, hashedAsked.col("sha").equalTo(byContent.col("p_sha"))
+                .and(hashedAsked.col("prompt").eqNullSafe(byContent.col("p_prompt"))), "left_outer");
+        Dataset<Row> sameContent = rows(matched.filter(col("p_sha").isNotNull()), config, model);
+        reused = reused == null ? sameContent : reused.unionByName(sameContent);
+
+        JavaRDD<WorkItem> toCompute = matched.filter(col("p_sha").isNull())
+                .groupBy("path", "size", "mtime", "sha").agg(prompts().as("prompts"))
+                .repartition(partitions, col("sha"))
+                .javaRDD().map(r -> new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(4)), r.getLong(1),
+                        r.getLong(2)));
+        Dataset<Row> counted = counters == null ? reused
+                : reused.mapPartitions(new CountRows(counters), Encoders.row(ResultRow.SCHEMA));
+        return new Plan(counted, toCompute, hashed);
+    }
+
+    /** The prompts of a group, in an array; a null prompt is kept (collect_list alone would drop it). */
+    private static Column prompts() {
+        return collect_list(struct(col("prompt").as("q"))).getField("q");
+    }
+
+    /** Reused rows in {@link ResultRow#SCHEMA}: this run's path, size and time; the earlier row's answer. */
+    private static Dataset<Row> rows(Dataset<Row> joined, JobConfig config, String model) {
+        Column size = when(col("size").geq(0), col("size")).otherwise(col("p_size"));
+        Column mtime = when(col("mtime").geq(0), col("mtime"));
+        return joined.select(col("path").as("image_path"), col("p_sha").as("content_sha256"), size.as("file_size"),
+                mtime.as("modified_ms"), col("p_width").as("width"), col("p_height").as("height"), lit(model).as("model"),
+                lit(config.task().name()).as("task"), col("prompt"), lit(config.optionsKey()).as("options"),
+                col("p_text").as("text"), col("p_confidence").as("confidence"), col("p_min").as("min_token_prob"),
+                col("p_finish").as("finish_reason"), lit(null).cast(DataTypes.StringType).as("error"),
+                lit(0L).as("latency_ms"), col("p_run").as("run_id"));
+    }
+
+    /** Reads and hashes each image; an unreadable one gets no hash (the model stage reports why). */
+    private record ContentHasher(SerializableConfiguration hadoopConf, long maxFileBytes, RunCounters counters)
+            implements FlatMapFunction<Iterator<Row>, Row> {
+        @Override
+        public Iterator<Row> call(Iterator<Row> images) {
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return images.hasNext();
+                }
+
+                @Override
+                public Row next() {
+                    Row r = images.next();
+                    String sha = null;
+                    try {
+                        byte[] bytes = ImageFiles.readAll(r.getString(0), hadoopConf.value(), maxFileBytes);
+                        sha = ContentHash.sha256Hex(bytes);
+                        if (counters != null) {
+                            counters.addBytesRead(bytes.length);
+                        }
+                    } catch (RuntimeException | dev.moonbatch.io.ImageError e) {
+                        // left for PartitionCaptioner, which reads it again and writes the error row
+                    }
+                    return RowFactory.create(r.getString(0), r.<String>getList(1).toArray(new String[0]), r.getLong(2), r.getLong(3),
+                            sha);
+                }
+            };
+        }
+    }
+
+    /** Counts reused rows as they pass, for the progress line. */
+    private record CountRows(RunCounters counters) implements MapPartitionsFunction<Row, Row> {
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) {
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return rows.hasNext();
+                }
+
+                @Override
+                public Row next() {
+                    counters.rowsDone().add(1);
+                    return rows.next();
+                }
+            };
+        }
+    }
+}
