@@ -2,12 +2,16 @@ package dev.moonbatch.io;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -61,15 +65,80 @@ public final class ImageLister {
             }
             return found;
         }
-        Deque<Entry> pending = new ArrayDeque<>();
-        pending.push(new Entry(rootStatus.getPath(), 0));
-        while (!pending.isEmpty()) {
-            Entry dir = pending.pop();
+        ConcurrentLinkedQueue<ListedFile> files = new ConcurrentLinkedQueue<>();
+        new ParallelWalk(fs, files).run(rootStatus.getPath());
+        found.addAll(files);
+        found.sort(java.util.Comparator.comparing(ListedFile::path));
+        return found;
+    }
+
+    /**
+     * Lists folders concurrently: on HDFS and object stores each listing is a round trip, so a tree
+     * of thousands of folders listed one at a time is bound by latency, not by the store.
+     */
+    private static final class ParallelWalk {
+        private static final int THREADS = 16;
+        private final FileSystem fs;
+        private final ConcurrentLinkedQueue<ListedFile> files;
+        private final ExecutorService pool = Executors.newFixedThreadPool(THREADS, r -> {
+            Thread t = new Thread(r, "moonbatch-list");
+            t.setDaemon(true);
+            return t;
+        });
+        private final AtomicInteger pending = new AtomicInteger();
+        private final CountDownLatch done = new CountDownLatch(1);
+        private final AtomicReference<IOException> failure = new AtomicReference<>();
+
+        ParallelWalk(FileSystem fs, ConcurrentLinkedQueue<ListedFile> files) {
+            this.fs = fs;
+            this.files = files;
+        }
+
+        void run(Path root) throws IOException {
+            try {
+                submit(new Entry(root, 0, List.of()));
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while listing " + root, e);
+            } finally {
+                pool.shutdownNow();
+            }
+            if (failure.get() != null) {
+                throw failure.get();
+            }
+        }
+
+        private void submit(Entry dir) {
+            pending.incrementAndGet();
+            pool.execute(() -> {
+                try {
+                    if (failure.get() == null) {
+                        list(dir);
+                    }
+                } catch (IOException e) {
+                    failure.compareAndSet(null, e);
+                } catch (RuntimeException e) {
+                    failure.compareAndSet(null, new IOException("listing " + dir.path() + " failed: " + e, e));
+                } finally {
+                    if (pending.decrementAndGet() == 0) {
+                        done.countDown();
+                    }
+                }
+            });
+        }
+
+        private void list(Entry dir) throws IOException {
+            String real = realPath(dir.path());
+            if (real != null && dir.ancestors().contains(real)) {
+                return; // a local link back to a folder above: a loop
+            }
+            List<String> lineage = real == null ? dir.ancestors() : append(dir.ancestors(), real);
             FileStatus[] children;
             try {
                 children = fs.listStatus(dir.path());
             } catch (FileNotFoundException e) {
-                continue; // removed while we were listing
+                return; // removed while we were listing
             }
             for (FileStatus child : children) {
                 String name = child.getPath().getName();
@@ -81,14 +150,12 @@ public final class ImageLister {
                         throw new IOException("folders nested deeper than " + MAX_DEPTH
                                 + " levels (a symbolic link loop?) at " + child.getPath());
                     }
-                    pending.push(new Entry(child.getPath(), dir.depth() + 1));
+                    submit(new Entry(child.getPath(), dir.depth() + 1, lineage));
                 } else if (isImageName(name)) {
-                    found.add(listed(fs, child));
+                    files.add(listed(fs, child));
                 }
             }
         }
-        found.sort(java.util.Comparator.comparing(ListedFile::path));
-        return found;
     }
 
     private static ListedFile listed(FileSystem fs, FileStatus status) {
@@ -106,6 +173,27 @@ public final class ImageLister {
                 && EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
-    private record Entry(Path path, int depth) {
+    /** A folder to list, with the real paths of the local folders above it (for loop detection). */
+    private record Entry(Path path, int depth, List<String> ancestors) {
+    }
+
+    /** The real path of a local folder (links resolved); null elsewhere or when it cannot be resolved. */
+    private static String realPath(Path dir) {
+        String scheme = dir.toUri().getScheme();
+        if (scheme != null && !"file".equals(scheme)) {
+            return null;
+        }
+        try {
+            return java.nio.file.Path.of(dir.toUri().getPath()).toRealPath().toString();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static List<String> append(List<String> list, String last) {
+        List<String> longer = new ArrayList<>(list.size() + 1);
+        longer.addAll(list);
+        longer.add(last);
+        return longer;
     }
 }

@@ -111,4 +111,33 @@ class ImageListerTest {
         assertTrue(!ImageLister.isImageName("x."));
         assertTrue(!ImageLister.isImageName("x.svg"));
     }
+
+    /** Folders are listed concurrently; the result is still every file once, sorted. */
+    @Test
+    void wideAndDeepTreesListEveryFileOnce(@TempDir Path dir) throws Exception {
+        List<String> expected = new ArrayList<>();
+        for (int a = 0; a < 40; a++) {
+            for (int b = 0; b < 5; b++) {
+                Path folder = Files.createDirectories(dir.resolve("d" + a).resolve("e" + b));
+                for (int f = 0; f < 3; f++) {
+                    Path file = folder.resolve("sku-" + f + ".jpg");
+                    Files.write(file, new byte[] {(byte) f});
+                    expected.add("file:" + file.toAbsolutePath());
+                }
+            }
+        }
+        expected.sort(null);
+        List<ListedFile> listed = ImageLister.listFiles(dir.toString(), conf);
+        assertEquals(expected, listed.stream().map(ListedFile::path).toList());
+        assertTrue(listed.stream().allMatch(f -> f.size() == 1 && f.modifiedMs() > 0));
+    }
+
+    @Test
+    void aSymbolicLinkLoopListsEachFileOnce(@TempDir Path dir) throws Exception {
+        Path inner = Files.createDirectories(dir.resolve("a"));
+        Files.write(inner.resolve("x.png"), new byte[] {1});
+        Files.createSymbolicLink(inner.resolve("loop"), dir);
+        // a local link back to a folder above is not followed; elsewhere MAX_DEPTH stops a loop
+        assertEquals(List.of("file:" + inner.toAbsolutePath().resolve("x.png")), ImageLister.list(dir.toString(), conf));
+    }
 }
