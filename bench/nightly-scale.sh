@@ -6,12 +6,15 @@
 #   verify     this code with --verify-content (reads and hashes every file)
 #   default    this code (unchanged files are not opened)
 # Prints wall time, µs per unchanged image, image bytes read, driver peak heap / RSS, files written.
-# Usage: SIZES="10000 100000" bench/nightly-scale.sh      (SIZE_KB=300, BASELINE=85cccc2)
+# Usage: SIZES="10000 100000" bench/nightly-scale.sh      (SIZE_KB=300, BASELINE=85cccc2,
+#        RUNS="baseline verify default": the legs to run; DRIVER_HEAP=4g: -Xmx of this code's legs)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZES="${SIZES:-10000 100000}"
 SIZE_KB="${SIZE_KB:-300}"
 BASELINE="${BASELINE:-85cccc2}"
+RUNS="${RUNS:-baseline verify default}"
+DRIVER_HEAP="${DRIVER_HEAP:-4g}"
 WORK="$ROOT/bench/work/nightly"
 mkdir -p "$WORK"
 export OPT_OUT_TRACKING=true DJL_CACHE_DIR="$ROOT/.djl-cache" SPARK_LOCAL_IP=127.0.0.1
@@ -77,14 +80,14 @@ for N in $SIZES; do
   measure "$WORK/$N-changed" "$ROOT/run.sh" --input "$CHG" --output "$WORK/out-$N-changed" --master 'local[2]'
   read -r CHG_WALL _ _ < "$WORK/$N-changed.measure"
   printf '%-9s %-9s %8.1f %8s %10s %12s %9s %9s %7s %8s %9s\n' "$N" "changed" "$CHG_WALL" "-" "-" "-" "-" "-" "-" "$CHANGED" "-"
-  for RUN in baseline verify default; do
+  for RUN in $RUNS; do
     OUT="$WORK/out-$N-$RUN"
     rm -rf "$OUT" && cp -r "$PRIOR" "$OUT"
     touch "$WORK/marker"; sleep 1
     case $RUN in
       baseline) measure "$WORK/$N-$RUN" "$BASE/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
-      verify)   measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' --verify-content ;;
-      default)  measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
+      verify)   MOONBATCH_JAVA_OPTS="-Xmx$DRIVER_HEAP" measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' --verify-content ;;
+      default)  MOONBATCH_JAVA_OPTS="-Xmx$DRIVER_HEAP" measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
     esac
     read -r WALL RSS RCHAR < "$WORK/$N-$RUN.measure"
     FILES=$(find "$OUT" -type f -newer "$WORK/marker" | wc -l)

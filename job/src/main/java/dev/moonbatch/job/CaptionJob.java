@@ -19,6 +19,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,7 +83,9 @@ public final class CaptionJob {
         List<String> images = listed.stream().map(ListedFile::path).toList();
         List<WorkItem> work = workItems(listed, hadoopConf);
         long expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
-        Dataset<Row> workTable = ReusePlan.workTable(spark, work);
+        // cached: the reuse joins, the carried rows and the summary all read it, and a table made from
+        // a driver-side list would otherwise be shipped to the executors again for each
+        Dataset<Row> workTable = ReusePlan.workTable(spark, work).persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<Row> runKeys = workTable.select(col("path").as("k_path"), lit(config.task().name()).as("k_task"),
                 explode(col("prompts")).as("k_prompt"));
         boolean hasResults = fs.exists(results);
@@ -128,7 +131,8 @@ public final class CaptionJob {
             Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
                     .and(earlier.col("task").equalTo(runKeys.col("k_task")))
                     .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti");
-            Dataset<Row> present = presentPaths(images, work);
+            Dataset<Row> present = config.questionsFile() == null ? workTable.select(col("path").as("p_path"))
+                    : presentPaths(images, work);
             Dataset<Row> flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer")
                     .withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
             Column[] base = columns(ResultRow.SCHEMA);
@@ -218,6 +222,7 @@ public final class CaptionJob {
                 stages, total > 0 ? images.size() / total : 0, results.toString(),
                 files.resultsCsv(), files.changesCsv(), files.reviewPage());
         writeSummary(fs, new Path(output, SUMMARY), summary);
+        workTable.unpersist();
         return summary;
     }
 
@@ -255,7 +260,7 @@ public final class CaptionJob {
         }
     }
 
-    /** Every path this run knows to be present: the listing and the images its questions name. */
+    /** With --questions: every path this run knows to be present, the listing and the images its questions name. */
     private Dataset<Row> presentPaths(List<String> images, List<WorkItem> work) {
         java.util.Set<String> paths = new java.util.LinkedHashSet<>(images);
         work.forEach(w -> paths.add(w.path()));
