@@ -85,6 +85,7 @@ try {
     id: e.getAttribute('data-testid'), bars: e.querySelectorAll('rect').length,
     width: e.getBoundingClientRect().width, height: e.getBoundingClientRect().height })));
   result.header = await page.$$eval('[data-testid=summary] .stat', (els) => els.map((e) => e.textContent.trim()));
+  result.scopeNote = await page.$eval('[data-testid=scope-note]', (e) => (e.hidden ? null : e.textContent));
   result.renderedRows = await page.locator('[data-testid=row]').count();
   result.defaultOrder = await page.$$eval('[data-testid=row]', (els) => els
     .map((e) => ({ top: parseFloat(e.style.top), path: e.getAttribute('data-path'),

@@ -211,7 +211,8 @@ public final class CaptionJob {
                 counters.deduplicated().value(), removed, changes, byKind, counters.imageBytesRead().value(), 0,
                 stages, soFar > 0 ? images.size() / soFar : 0, results.toString(), null, null, null);
         describe("moonbatch: write results.csv, changes.csv and the review page");
-        RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft));
+        RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft),
+                config.fullExportsMaxRows());
         describe(null);
         stages.put("csv", seconds(t2));
         double total = seconds(t0);

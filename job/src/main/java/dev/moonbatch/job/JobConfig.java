@@ -19,13 +19,16 @@ import java.util.Locale;
  * @param resume           reuse earlier successful rows with the same content and options
  * @param verifyContent    read and hash every file, even one whose path, size and modification time
  *                         match an earlier row (for stores whose modification times cannot be trusted)
+ * @param fullExportsMaxRows results.csv and a review page of every row while the results have at most this
+ *                         many rows; above it the page holds tonight's rows and no results.csv is written
  * @param budget           threads per inference, inference slots per executor, prefetch (set once Spark is up)
  */
 public record JobConfig(String input, String output, String model, String modelFingerprint, String master,
                         int batchSize, int maxNewTokens, int partitions,
                         long maxPixels, long maxFileBytes, Task task, String questionsFile,
                         GenerationOverrides search, RuntimeOptions runtime,
-                        boolean resume, boolean verifyContent, String runId, ThreadBudget budget) implements Serializable {
+                        boolean resume, boolean verifyContent, long fullExportsMaxRows, String runId,
+                        ThreadBudget budget) implements Serializable {
 
     public JobConfig {
         budget = budget == null ? ThreadBudget.derive(Math.max(1, runtime.intraOpThreads()), 1, runtime.intraOpThreads(), false)
@@ -44,17 +47,20 @@ public record JobConfig(String input, String output, String model, String modelF
     /** The same run writing to {@code qualifiedOutput} (what executors get: a fully qualified path). */
     public JobConfig withOutput(String qualifiedOutput) {
         return new JobConfig(input, qualifiedOutput, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
-                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, runId, budget);
+                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, fullExportsMaxRows, runId,
+                budget);
     }
 
     public JobConfig withRuntime(RuntimeOptions newRuntime) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
-                maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, verifyContent, runId, budget);
+                maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, verifyContent, fullExportsMaxRows, runId,
+                budget);
     }
 
     /** The same run with this executor thread budget (threads per inference, inference slots, prefetch). */
     public JobConfig withBudget(ThreadBudget newBudget) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
-                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, runId, newBudget);
+                maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, fullExportsMaxRows, runId,
+                newBudget);
     }
 }

@@ -122,6 +122,12 @@ public final class MoonbatchCli implements Callable<Integer> {
                     + "modification times cannot be trusted (default ${DEFAULT-VALUE}).")
     boolean verifyContent;
 
+    @Option(names = "--full-exports-max-rows", defaultValue = "" + RunExports.FULL_EXPORTS_MAX_ROWS,
+            description = "results.csv and a review page of every row are written while the results have at most "
+                    + "this many rows; above it the page holds tonight's rows (new, changed, errors, removed) and "
+                    + "results.csv is not written: query results.parquet instead (default ${DEFAULT-VALUE}).")
+    long fullExportsMaxRows;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -202,6 +208,9 @@ public final class MoonbatchCli implements Callable<Integer> {
         requireAtLeast("--max-new-tokens", maxNewTokens, 1);
         requireAtLeast("--partitions", partitions, 0);
         requireAtLeast("--threads", threads, 0);
+        if (fullExportsMaxRows < 0) {
+            throw new IllegalArgumentException("--full-exports-max-rows: expected a number >= 0 but got " + fullExportsMaxRows);
+        }
         if (!(maxMegapixels > 0)) {
             throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
         }
@@ -227,7 +236,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         Task resolved = resolveTask(bundle);
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle), master,
                 batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
-                resolved, questions, search, runtime, resume, verifyContent, newRunId(), null);
+                resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null);
     }
 
     /**
@@ -393,7 +402,8 @@ public final class MoonbatchCli implements Callable<Integer> {
                 s.errorsByKind().isEmpty() ? "" : " " + s.errorsByKind(), s.computed(), s.reused(),
                 s.stageSeconds().get("total"), s.imagesPerSecond());
         out.println("  parquet: " + s.parquet());
-        out.println("  csv:     " + s.csv());
+        out.println("  csv:     " + (s.csv() != null ? s.csv()
+                : "(not written: more rows than --full-exports-max-rows; results.parquet has them all)"));
         List<Row> sample = spark.read().parquet(s.parquet()).orderBy("image_path").limit(5).collectAsList();
         for (Row r : sample) {
             String path = r.getString(0);

@@ -207,7 +207,7 @@ final class ReviewCommand implements Callable<Integer> {
         fs.delete(old, true);
         JsonNode summary = readSummary(fs, new Path(output, CaptionJob.SUMMARY));
         String runId = summary == null ? "" : summary.path("runId").asText("");
-        RunExports.write(spark, output, runId, summary);
+        RunExports.write(spark, output, runId, summary, RunExports.FULL_EXPORTS_MAX_ROWS);
     }
 
     private static JsonNode readSummary(FileSystem fs, Path file) throws IOException {

@@ -46,7 +46,12 @@ final class ReviewPage implements Closeable {
     private final Set<String> thumbs;
 
     /** Starts the page in {@code output}: copies the assets, lists the thumbnails, opens rows.js. */
-    ReviewPage(FileSystem fs, Path output, String runId, JsonNode summary) throws IOException {
+    /**
+     * @param everyRow  the page holds every row of the results, else tonight's rows only
+     * @param tableRows how many rows the results have (the page says so when it holds fewer)
+     */
+    ReviewPage(FileSystem fs, Path output, String runId, JsonNode summary, boolean everyRow, long tableRows)
+            throws IOException {
         this.fs = fs;
         Path dir = new Path(output, DIR);
         fs.mkdirs(dir);
@@ -65,6 +70,8 @@ final class ReviewPage implements Closeable {
         json.writeStringField("output", output.toString());
         json.writeStringField("generated", Instant.now().toString());
         json.writeStringField("run_id", runId);
+        json.writeStringField("scope", everyRow ? "all" : "tonight");
+        json.writeNumberField("table_rows", tableRows);
         json.writeFieldName("summary");
         if (summary == null) {
             json.writeNull();

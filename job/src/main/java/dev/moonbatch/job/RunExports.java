@@ -23,13 +23,18 @@ import static org.apache.spark.sql.functions.lit;
  * What people open, written from the Parquet just committed (never from model work):
  * {@code results.csv} (every row, by path), {@code changes.csv} (the night's work: new, changed,
  * error and removed rows; errors first, then weakest first) and the review page. results.csv and
- * the page's rows.js are written in the same single pass over the table. Used by the nightly run
+ * the page's rows.js are written in the same single pass over the table. Above
+ * {@code --full-exports-max-rows} rows a night's exports follow what changed, not the catalogue:
+ * no results.csv (a stale one is removed; results.parquet is the full table) and a page of
+ * tonight's rows. Used by the nightly run
  * and by {@code review --apply}, so both leave the same files behind.
  */
 final class RunExports {
     static final String RESULTS_CSV = "results.csv";
     static final String CHANGES_CSV = "changes.csv";
     static final String REMOVED = "removed.parquet";
+    /** Default of {@code --full-exports-max-rows}: a page of this many rows still loads in about 1.5 s. */
+    static final long FULL_EXPORTS_MAX_ROWS = 200_000;
 
     /** Where the files went, and how many rows changes.csv has. */
     record Written(String resultsCsv, String changesCsv, String reviewPage, long changes) {
@@ -38,7 +43,8 @@ final class RunExports {
     private RunExports() {
     }
 
-    static Written write(SparkSession spark, Path output, String runId, JsonNode summary) throws IOException {
+    static Written write(SparkSession spark, Path output, String runId, JsonNode summary, long fullExportsMaxRows)
+            throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         FileSystem fs = output.getFileSystem(conf);
         Column[] cols = OutputTable.columns().stream().map(c -> col(c)).toArray(Column[]::new);
@@ -46,24 +52,34 @@ final class RunExports {
                 .select(cols);
         Dataset<Row> removed = removedBy(spark, output, runId).select(cols);
 
-        String resultsCsv;
-        try (ReviewPage page = new ReviewPage(HadoopFiles.plain(fs), output, runId, summary)) {
-            Iterator<Row> sorted = results.orderBy("image_path", "task", "prompt").toLocalIterator();
-            resultsCsv = writeCsv(fs, output, RESULTS_CSV, () -> new Iterator<>() {
-                public boolean hasNext() {
-                    return sorted.hasNext();
-                }
-
-                public List<String> next() {
-                    Row row = sorted.next();
-                    try {
-                        page.add(row, null);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
+        long tableRows = results.count();
+        boolean full = tableRows <= fullExportsMaxRows;
+        String resultsCsv = null;
+        try (ReviewPage page = new ReviewPage(HadoopFiles.plain(fs), output, runId, summary, full, tableRows)) {
+            if (full) {
+                Iterator<Row> sorted = results.orderBy("image_path", "task", "prompt").toLocalIterator();
+                resultsCsv = writeCsv(fs, output, RESULTS_CSV, () -> new Iterator<>() {
+                    public boolean hasNext() {
+                        return sorted.hasNext();
                     }
-                    return ResultRow.cells(row);
+
+                    public List<String> next() {
+                        Row row = sorted.next();
+                        try {
+                            page.add(row, null);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                        return ResultRow.cells(row);
+                    }
+                });
+            } else {
+                fs.delete(new Path(output, RESULTS_CSV), false); // stale: results.parquet is the full table
+                for (Iterator<Row> it = results.filter(tonight(runId)).orderBy("image_path", "task", "prompt")
+                        .toLocalIterator(); it.hasNext(); ) {
+                    page.add(it.next(), null);
                 }
-            });
+            }
             for (Iterator<Row> it = removed.toLocalIterator(); it.hasNext(); ) {
                 page.add(it.next(), OutputTable.REMOVED);
             }

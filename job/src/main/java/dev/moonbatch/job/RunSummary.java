@@ -16,6 +16,7 @@ import java.util.Map;
  * @param imageBytesRead bytes of image files read by this run (unchanged files are not opened)
  * @param driverPeakHeapMb peak heap of the driver JVM (in local mode also the executors')
  * @param stageSeconds wall time per stage: list, process (model + Parquet), csv (CSVs and review page), total
+ * @param csv          results.csv, or null when the results have more rows than --full-exports-max-rows
  */
 public record RunSummary(String runId, String model, String task, String prompt, String options,
                          long images, long rows, long captioned, long errors, long computed, long reused,

@@ -345,6 +345,12 @@
     $('generated').textContent = data.generated || '–';
     $('output').textContent = data.output || '–';
     $('total-count').textContent = String(total);
+    if (data.scope === 'tonight') {
+      var note = $('scope-note');
+      note.textContent = 'Tonight\'s rows only (new, changed, errors, removed): ' + total + ' of the '
+        + data.table_rows + ' rows in results.parquet, which is over --full-exports-max-rows.';
+      note.hidden = false;
+    }
     var box = $('summary'), s = data.summary;
     if (!s || typeof s !== 'object') return;
     function stat(label, value, cls) {

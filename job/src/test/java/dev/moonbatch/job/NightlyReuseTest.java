@@ -71,8 +71,33 @@ class NightlyReuseTest {
             Files.copy(orange, in.resolve(copy));
         }
 
-        CliRun second = CliRun.of(args);
+        // nine rows are over --full-exports-max-rows 5: no results.csv, a page of tonight's rows
+        String[] small = java.util.Arrays.copyOf(args, args.length + 2);
+        small[args.length] = "--full-exports-max-rows";
+        small[args.length + 1] = "5";
+        assertTrue(Files.exists(out.resolve("results.csv")));
+        CliRun second = CliRun.of(small);
         assertEquals(0, second.exitCode(), second.err());
+        assertTrue(Files.notExists(out.resolve("results.csv")), "the stale full CSV is gone");
+        assertTrue(Outputs.summary(out).get("csv").isNull());
+        JsonNode page = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                Files.readString(out.resolve("review/rows.js")).replaceFirst("^window\\.MOONBATCH_REVIEW = ", ""));
+        assertEquals("tonight", page.get("scope").asText());
+        assertEquals(9, page.get("table_rows").asLong());
+        List<String> onPage = new java.util.ArrayList<>();
+        int pathColumn = -1;
+        for (int c = 0; c < page.get("columns").size(); c++) {
+            if (page.get("columns").get(c).asText().equals("image_path")) {
+                pathColumn = c;
+            }
+        }
+        for (JsonNode row : page.get("rows")) {
+            String p = row.get(pathColumn).asText();
+            onPage.add(p.substring(p.lastIndexOf('/') + 1));
+        }
+        java.util.Collections.sort(onPage);
+        assertEquals(List.of("new1.jpg", "new2.jpg", "new3.jpg", "sku4.png"), onPage, "tonight's new rows only");
+        assertTrue(Files.readString(out.resolve("changes.csv")).contains("sku4.png"));
         JsonNode s2 = Outputs.summary(out);
         assertEquals(9, s2.get("rows").asLong());
         assertEquals(3, s2.get("computed").asLong(), "only the new photo's rows: " + s2);
