@@ -65,11 +65,96 @@ public final class ImageLister {
             }
             return found;
         }
-        ConcurrentLinkedQueue<ListedFile> files = new ConcurrentLinkedQueue<>();
-        new ParallelWalk(fs, files).run(rootStatus.getPath());
-        found.addAll(files);
+        found.addAll(listFolder(new Folder(rootStatus.getPath().toString(), 0, List.of()), conf));
         found.sort(java.util.Comparator.comparing(ListedFile::path));
         return found;
+    }
+
+    /**
+     * A folder whose tree is still to be listed, possibly on another machine.
+     *
+     * @param path      fully qualified
+     * @param depth     folders above it up to the input
+     * @param ancestors real paths of the local folders above it (so a link back up is not followed)
+     */
+    public record Folder(String path, int depth, List<String> ancestors) implements java.io.Serializable {
+    }
+
+    /** The top of a tree: the image files listed so far and the folders still to list. */
+    public record Split(List<ListedFile> files, List<Folder> folders) {
+    }
+
+    /**
+     * Lists the top of the tree under {@code input}, level by level, until there are at least
+     * {@code minFolders} folders left to list (or none), so that the rest can be listed in parallel
+     * on a cluster's executors, folder by folder ({@link #listFolder}); the same files as
+     * {@link #listFiles} in all, unsorted.
+     */
+    public static Split split(String input, Configuration conf, int minFolders) throws IOException {
+        Path root = HadoopPaths.resolve(input);
+        FileSystem fs = HadoopPaths.fileSystem(root, conf);
+        FileStatus rootStatus;
+        try {
+            rootStatus = fs.getFileStatus(root);
+        } catch (FileNotFoundException e) {
+            throw new IllegalArgumentException("--input: no such directory: " + input, e);
+        }
+        List<ListedFile> files = new ArrayList<>();
+        if (rootStatus.isFile()) {
+            if (isImageName(rootStatus.getPath().getName())) {
+                files.add(listed(fs, rootStatus));
+            }
+            return new Split(files, List.of());
+        }
+        List<Folder> level = List.of(new Folder(rootStatus.getPath().toString(), 0, List.of()));
+        while (!level.isEmpty() && level.size() < minFolders) {
+            List<Folder> next = new ArrayList<>();
+            for (Folder folder : level) {
+                listOneLevel(fs, folder, files, next);
+            }
+            level = next;
+        }
+        return new Split(files, level);
+    }
+
+    /** Every image file in the tree of {@code folder}, its subfolders listed concurrently; unsorted. */
+    public static List<ListedFile> listFolder(Folder folder, Configuration conf) throws IOException {
+        Path dir = new Path(folder.path());
+        ConcurrentLinkedQueue<ListedFile> files = new ConcurrentLinkedQueue<>();
+        new ParallelWalk(dir.getFileSystem(conf), files).run(folder);
+        return new ArrayList<>(files);
+    }
+
+    /** Lists one folder: its image files go to {@code files}, its subfolders to {@code folders}. */
+    private static void listOneLevel(FileSystem fs, Folder dir, java.util.Collection<ListedFile> files,
+                                     java.util.Collection<Folder> folders) throws IOException {
+        Path path = new Path(dir.path());
+        String real = realPath(path);
+        if (real != null && dir.ancestors().contains(real)) {
+            return; // a local link back to a folder above: a loop
+        }
+        List<String> lineage = real == null ? dir.ancestors() : append(dir.ancestors(), real);
+        FileStatus[] children;
+        try {
+            children = fs.listStatus(path);
+        } catch (FileNotFoundException e) {
+            return; // removed while we were listing
+        }
+        for (FileStatus child : children) {
+            String name = child.getPath().getName();
+            if (isHidden(name)) {
+                continue;
+            }
+            if (child.isDirectory()) {
+                if (dir.depth() + 1 > MAX_DEPTH) {
+                    throw new IOException("folders nested deeper than " + MAX_DEPTH
+                            + " levels (a symbolic link loop?) at " + child.getPath());
+                }
+                folders.add(new Folder(child.getPath().toString(), dir.depth() + 1, lineage));
+            } else if (isImageName(name)) {
+                files.add(listed(fs, child));
+            }
+        }
     }
 
     /**
@@ -94,13 +179,13 @@ public final class ImageLister {
             this.files = files;
         }
 
-        void run(Path root) throws IOException {
+        void run(Folder root) throws IOException {
             try {
-                submit(new Entry(root, 0, List.of()));
+                submit(root);
                 done.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IOException("interrupted while listing " + root, e);
+                throw new IOException("interrupted while listing " + root.path(), e);
             } finally {
                 pool.shutdownNow();
             }
@@ -109,12 +194,14 @@ public final class ImageLister {
             }
         }
 
-        private void submit(Entry dir) {
+        private void submit(Folder dir) {
             pending.incrementAndGet();
             pool.execute(() -> {
                 try {
                     if (failure.get() == null) {
-                        list(dir);
+                        List<Folder> below = new ArrayList<>();
+                        listOneLevel(fs, dir, files, below);
+                        below.forEach(this::submit);
                     }
                 } catch (IOException e) {
                     failure.compareAndSet(null, e);
@@ -126,35 +213,6 @@ public final class ImageLister {
                     }
                 }
             });
-        }
-
-        private void list(Entry dir) throws IOException {
-            String real = realPath(dir.path());
-            if (real != null && dir.ancestors().contains(real)) {
-                return; // a local link back to a folder above: a loop
-            }
-            List<String> lineage = real == null ? dir.ancestors() : append(dir.ancestors(), real);
-            FileStatus[] children;
-            try {
-                children = fs.listStatus(dir.path());
-            } catch (FileNotFoundException e) {
-                return; // removed while we were listing
-            }
-            for (FileStatus child : children) {
-                String name = child.getPath().getName();
-                if (isHidden(name)) {
-                    continue;
-                }
-                if (child.isDirectory()) {
-                    if (dir.depth() + 1 > MAX_DEPTH) {
-                        throw new IOException("folders nested deeper than " + MAX_DEPTH
-                                + " levels (a symbolic link loop?) at " + child.getPath());
-                    }
-                    submit(new Entry(child.getPath(), dir.depth() + 1, lineage));
-                } else if (isImageName(name)) {
-                    files.add(listed(fs, child));
-                }
-            }
         }
     }
 
@@ -171,10 +229,6 @@ public final class ImageLister {
         int dot = name.lastIndexOf('.');
         return dot > 0 && dot < name.length() - 1
                 && EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
-    }
-
-    /** A folder to list, with the real paths of the local folders above it (for loop detection). */
-    private record Entry(Path path, int depth, List<String> ancestors) {
     }
 
     /** The real path of a local folder (links resolved); null elsewhere or when it cannot be resolved. */

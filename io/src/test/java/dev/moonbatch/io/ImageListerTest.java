@@ -140,4 +140,26 @@ class ImageListerTest {
         // a local link back to a folder above is not followed; elsewhere MAX_DEPTH stops a loop
         assertEquals(List.of("file:" + inner.toAbsolutePath().resolve("x.png")), ImageLister.list(dir.toString(), conf));
     }
+
+    /** Split at the top and listed folder by folder (as the executors do), a tree gives the same files. */
+    @Test
+    void splittingTheTreeListsTheSameFiles(@TempDir Path dir) throws Exception {
+        OddImageCorpus.writeTo(dir);
+        for (int a = 0; a < 12; a++) {
+            Path folder = Files.createDirectories(dir.resolve("cat" + a).resolve("sub"));
+            Files.write(folder.resolve("x.jpg"), new byte[] {1});
+        }
+        List<String> whole = ImageLister.list(dir.toString(), conf);
+        for (int minFolders : new int[] {1, 4, 20, 1000}) {
+            ImageLister.Split split = ImageLister.split(dir.toString(), conf, minFolders);
+            List<String> parts = new ArrayList<>();
+            split.files().forEach(f -> parts.add(f.path()));
+            for (ImageLister.Folder folder : split.folders()) {
+                ImageLister.listFolder(folder, conf).forEach(f -> parts.add(f.path()));
+            }
+            parts.sort(null);
+            assertEquals(whole, parts, "split at " + minFolders + " folders");
+            assertTrue(minFolders > 20 || split.folders().size() >= Math.min(minFolders, 12), "folders: " + split.folders());
+        }
+    }
 }

@@ -2,8 +2,6 @@ package dev.moonbatch.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.moonbatch.io.CsvExport;
-import dev.moonbatch.io.ImageLister;
 import dev.moonbatch.io.ListedFile;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -27,13 +25,13 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
@@ -79,25 +77,38 @@ public final class CaptionJob {
         String out = output.toString();
         Path results = new Path(output, PARQUET);
 
-        List<ListedFile> listed = ImageLister.listFiles(config.input(), hadoopConf);
-        List<String> images = listed.stream().map(ListedFile::path).toList();
-        List<WorkItem> work = workItems(listed, hadoopConf);
-        long expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
-        // cached: the reuse joins, the carried rows and the summary all read it, and a table made from
-        // a driver-side list would otherwise be shipped to the executors again for each
-        Dataset<Row> workTable = ReusePlan.workTable(spark, work).persist(StorageLevel.MEMORY_AND_DISK());
+        describe("moonbatch: list the image files under " + config.input());
+        Dataset<Row> listing = ListingTable.list(spark, config.input()).persist(StorageLevel.MEMORY_AND_DISK());
+        long images = listing.count();
+        // The work is a table the executors hold (cached: the reuse joins, the carried rows and the
+        // summary all read it); only --questions and a first night bring it to the driver.
+        List<WorkItem> work = null;
+        Dataset<Row> workTable;
+        long workImages;
+        long expectedRows;
+        if (config.questionsFile() == null) {
+            workTable = listing.select(col("path"), array(lit(config.task().prompt())).as("prompts"), col("size"),
+                    col("mtime"));
+            workImages = images;
+            expectedRows = images;
+        } else {
+            work = workItems(listedFiles(listing), hadoopConf);
+            workTable = ReusePlan.workTable(spark, work).persist(StorageLevel.MEMORY_AND_DISK());
+            workImages = work.size();
+            expectedRows = work.stream().mapToLong(w -> w.prompts().size()).sum();
+        }
         Dataset<Row> runKeys = workTable.select(col("path").as("k_path"), lit(config.task().name()).as("k_task"),
                 explode(col("prompts")).as("k_prompt"));
         boolean hasResults = fs.exists(results);
-        describe(String.format(Locale.ROOT, "moonbatch: look for earlier results of %,d listed files", listed.size()));
+        describe(String.format(Locale.ROOT, "moonbatch: look for earlier results of %,d listed files", images));
         Dataset<Row> prior = config.resume() ? ReusePlan.prior(
                 hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null,
                 Checkpoints.table(spark, out), config) : null;
         stages.put("list", seconds(t0));
         long t1 = System.nanoTime();
-        int partitions = partitions(work.size());
+        int partitions = partitions(workImages);
         LOG.info("run {}: {} images, {} rows to write, in {} partitions, batch size {}, {}",
-                config.runId(), work.size(), expectedRows, partitions, config.batchSize(),
+                config.runId(), workImages, expectedRows, partitions, config.batchSize(),
                 prior == null ? "no earlier results to reuse" : "reusing earlier results");
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -110,6 +121,11 @@ public final class CaptionJob {
         ReusePlan.Plan reuse = null;
         JavaRDD<WorkItem> toCompute;
         if (prior == null) {
+            // a first night: inference dominates, and cutting the work by file size on the driver
+            // keeps the copies of a photo together without reading anything
+            if (work == null) {
+                work = bySize(workItems(workTable));
+            }
             List<List<WorkItem>> slices = WorkSlices.cut(work, partitions);
             toCompute = jsc.parallelize(slices, slices.size()).flatMap(List::iterator);
         } else {
@@ -131,8 +147,9 @@ public final class CaptionJob {
             Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
                     .and(earlier.col("task").equalTo(runKeys.col("k_task")))
                     .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti");
-            Dataset<Row> present = config.questionsFile() == null ? workTable.select(col("path").as("p_path"))
-                    : presentPaths(images, work);
+            // present: listed, or named by a question (which gets its row, an error if unreadable)
+            Dataset<Row> present = listing.select(col("path").as("p_path"))
+                    .union(workTable.select(col("path").as("p_path"))).distinct();
             Dataset<Row> flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer")
                     .withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
             Column[] base = columns(ResultRow.SCHEMA);
@@ -150,7 +167,7 @@ public final class CaptionJob {
         spark.sparkContext().addSparkListener(progress);
         try {
             describe(String.format(Locale.ROOT, "moonbatch: %s %,d images (%,d rows) with %s, reusing unchanged ones",
-                    config.task().name(), work.size(), expectedRows, modelName()));
+                    config.task().name(), workImages, expectedRows, modelName()));
             finished.write().mode(SaveMode.Overwrite).parquet(staging.toString());
         } finally {
             progress.stop();
@@ -164,9 +181,9 @@ public final class CaptionJob {
         if (removedAny) {
             // first: if the driver dies between the two swaps, the next run finds those rows gone again
             // (a duplicate in the history) rather than losing them
-            swap(fs, removedStaging, new Path(output, RunExports.REMOVED));
+            HadoopFiles.swap(fs, removedStaging, new Path(output, RunExports.REMOVED));
         }
-        swap(fs, staging, results);
+        HadoopFiles.swap(fs, staging, results);
         for (var stale : fs.globStatus(new Path(output, ".staging-*"))) {
             fs.delete(stale.getPath(), true); // left by runs that died before their swap
         }
@@ -207,9 +224,9 @@ public final class CaptionJob {
         String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")" : config.task().prompt();
         double soFar = seconds(t0);
         RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
-                config.optionsKey(), images.size(), rowCount, rowCount - errors, errors, computed, rowCount - computed,
+                config.optionsKey(), images, rowCount, rowCount - errors, errors, computed, rowCount - computed,
                 counters.deduplicated().value(), removed, changes, byKind, counters.imageBytesRead().value(), 0,
-                stages, soFar > 0 ? images.size() / soFar : 0, results.toString(), null, null, null);
+                stages, soFar > 0 ? images / soFar : 0, results.toString(), null, null, null);
         describe("moonbatch: write results.csv, changes.csv and the review page");
         RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft),
                 config.fullExportsMaxRows());
@@ -220,10 +237,11 @@ public final class CaptionJob {
         RunSummary summary = new RunSummary(draft.runId(), draft.model(), draft.task(), draft.prompt(), draft.options(),
                 draft.images(), draft.rows(), draft.captioned(), draft.errors(), draft.computed(), draft.reused(),
                 draft.deduplicated(), removed, changes, byKind, draft.imageBytesRead(), peakHeapMb(),
-                stages, total > 0 ? images.size() / total : 0, results.toString(),
+                stages, total > 0 ? images / total : 0, results.toString(),
                 files.resultsCsv(), files.changesCsv(), files.reviewPage());
         writeSummary(fs, new Path(output, SUMMARY), summary);
         workTable.unpersist();
+        listing.unpersist();
         return summary;
     }
 
@@ -259,14 +277,6 @@ public final class CaptionJob {
         } finally {
             now.unpersist();
         }
-    }
-
-    /** With --questions: every path this run knows to be present, the listing and the images its questions name. */
-    private Dataset<Row> presentPaths(List<String> images, List<WorkItem> work) {
-        java.util.Set<String> paths = new java.util.LinkedHashSet<>(images);
-        work.forEach(w -> paths.add(w.path()));
-        List<Row> keys = paths.stream().map(p -> RowFactory.create(p)).toList();
-        return spark.createDataFrame(keys, new StructType().add("p_path", DataTypes.StringType));
     }
 
     private static Column[] columns(StructType schema) {
@@ -306,37 +316,49 @@ public final class CaptionJob {
             }
             questions.forEach((path, asked) -> work.add(new WorkItem(path, asked)));
         }
-        // Files of equal size sit side by side, so the copies of one photo (which have equal sizes)
-        // land in the same partition, where the model answers them once.
+        return bySize(work);
+    }
+
+    /**
+     * Files of equal size side by side, so the copies of one photo (which have equal sizes) land in
+     * the same partition, where the model answers them once.
+     */
+    private static List<WorkItem> bySize(List<WorkItem> work) {
         work.sort(java.util.Comparator.comparingLong(WorkItem::size).thenComparing(WorkItem::path));
         return work;
+    }
+
+    /** The work table's rows on the driver. */
+    private static List<WorkItem> workItems(Dataset<Row> workTable) {
+        List<WorkItem> work = new ArrayList<>();
+        for (Iterator<Row> it = workTable.toLocalIterator(); it.hasNext(); ) {
+            Row r = it.next();
+            work.add(new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(1)), r.getLong(2), r.getLong(3)));
+        }
+        return work;
+    }
+
+    /** The listing on the driver, sorted by path (for --questions, which joins it with its CSV there). */
+    private static List<ListedFile> listedFiles(Dataset<Row> listing) {
+        List<ListedFile> files = new ArrayList<>();
+        for (Iterator<Row> it = listing.toLocalIterator(); it.hasNext(); ) {
+            Row r = it.next();
+            files.add(new ListedFile(r.getString(0), r.getLong(1), r.getLong(2)));
+        }
+        files.sort(java.util.Comparator.comparing(ListedFile::path));
+        return files;
     }
 
     private String modelName() {
         return new Path(config.model()).getName();
     }
 
-    /** Puts the staged Parquet in place of the old one; readers see the old or the new, never a mix. */
-    private static void swap(FileSystem fs, Path staging, Path results) throws IOException {
-        Path old = new Path(results.getParent(), ".old-" + staging.getName());
-        boolean hadOld = fs.exists(results);
-        if (hadOld && !fs.rename(results, old)) {
-            throw new IOException("could not move " + results + " aside");
-        }
-        if (!fs.rename(staging, results)) {
-            throw new IOException("could not move " + staging + " to " + results);
-        }
-        if (hadOld) {
-            fs.delete(old, true);
-        }
-    }
-
-    private int partitions(int images) {
+    private int partitions(long images) {
         if (config.partitions() > 0) {
             return config.partitions();
         }
-        int batches = Math.max(1, (images + config.batchSize() - 1) / config.batchSize());
-        return Math.max(1, Math.min(batches, spark.sparkContext().defaultParallelism() * 4));
+        long batches = Math.max(1, (images + config.batchSize() - 1) / config.batchSize());
+        return (int) Math.max(1, Math.min(batches, spark.sparkContext().defaultParallelism() * 4L));
     }
 
     private static void writeSummary(FileSystem fs, Path target, RunSummary summary) throws IOException {

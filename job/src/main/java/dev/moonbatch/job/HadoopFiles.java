@@ -18,6 +18,21 @@ final class HadoopFiles {
         return fs instanceof org.apache.hadoop.fs.ChecksumFileSystem c ? c.getRawFileSystem() : fs;
     }
 
+    /** Puts a staged folder (a Parquet table) in place of the old one; readers see the old or the new, never a mix. */
+    static void swap(FileSystem fs, Path staging, Path results) throws IOException {
+        Path old = new Path(results.getParent(), ".old-" + staging.getName());
+        boolean hadOld = fs.exists(results);
+        if (hadOld && !fs.rename(results, old)) {
+            throw new IOException("could not move " + results + " aside");
+        }
+        if (!fs.rename(staging, results)) {
+            throw new IOException("could not move " + staging + " to " + results);
+        }
+        if (hadOld) {
+            fs.delete(old, true);
+        }
+    }
+
     /** Replaces {@code target} with the finished file {@code written}. */
     static void moveIntoPlace(FileSystem fs, Path written, Path target) throws IOException {
         fs.delete(target, false);

@@ -200,11 +200,7 @@ final class ReviewCommand implements Callable<Integer> {
         Dataset<Row> rows = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
         OutputTable.withReviews(rows, ReviewStore.latestTable(spark, output.toString()))
                 .write().mode(SaveMode.Overwrite).parquet(staging.toString());
-        Path old = new Path(output, ".old-" + staging.getName());
-        if (!fs.rename(results, old) || !fs.rename(staging, results)) {
-            throw new IOException("could not swap " + staging + " in for " + results);
-        }
-        fs.delete(old, true);
+        HadoopFiles.swap(fs, staging, results);
         JsonNode summary = readSummary(fs, new Path(output, CaptionJob.SUMMARY));
         String runId = summary == null ? "" : summary.path("runId").asText("");
         RunExports.write(spark, output, runId, summary, RunExports.FULL_EXPORTS_MAX_ROWS);
