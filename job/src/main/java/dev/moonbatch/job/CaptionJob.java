@@ -35,6 +35,7 @@ import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.regexp_extract;
 
 /**
@@ -144,14 +145,23 @@ public final class CaptionJob {
             // Earlier rows stay unless this run writes the same (image, task, prompt); the key set is
             // known up front, so this never recomputes the model work. Rows of this task whose image
             // is gone from the input move to removed.parquet.
-            Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
-                    .and(earlier.col("task").equalTo(runKeys.col("k_task")))
-                    .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti");
-            // present: listed, or named by a question (which gets its row, an error if unreadable)
-            Dataset<Row> present = listing.select(col("path").as("p_path"))
-                    .union(workTable.select(col("path").as("p_path"))).distinct();
-            Dataset<Row> flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer")
-                    .withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
+            Dataset<Row> flagged;
+            if (config.questionsFile() == null) {
+                // one prompt for every listed image: one join with the listing says both what this
+                // run replaces (listed, this task and prompt) and what is gone
+                Dataset<Row> present = listing.select(col("path").as("p_path"));
+                flagged = earlier.join(present, earlier.col("image_path").equalTo(present.col("p_path")), "left_outer")
+                        .filter(not(col("p_path").isNotNull().and(thisRunsRows())));
+            } else {
+                Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
+                        .and(earlier.col("task").equalTo(runKeys.col("k_task")))
+                        .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti");
+                // present: listed, or named by a question (which gets its row, an error if unreadable)
+                Dataset<Row> present = listing.select(col("path").as("p_path"))
+                        .union(workTable.select(col("path").as("p_path"))).distinct();
+                flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer");
+            }
+            flagged = flagged.withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
             Column[] base = columns(ResultRow.SCHEMA);
             table = table.unionByName(flagged.filter(col("_gone").equalTo(false)).select(base)
                     .withColumn(OutputTable.CHANGE, lit(OutputTable.UNCHANGED)));
@@ -192,9 +202,10 @@ public final class CaptionJob {
 
         long t2 = System.nanoTime();
         Dataset<Row> written = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
-        Dataset<Row> mine = written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
-                .and(written.col("task").equalTo(runKeys.col("k_task")))
-                .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
+        Dataset<Row> mine = config.questionsFile() == null ? written.filter(thisRunsRows())
+                : written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
+                        .and(written.col("task").equalTo(runKeys.col("k_task")))
+                        .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
         // every count of the summary from one aggregation over this run's rows
         describe("moonbatch: count this run's rows for summary.json");
         List<Row> counts = mine.groupBy(col(OutputTable.CHANGE), regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind"),
@@ -243,6 +254,11 @@ public final class CaptionJob {
         workTable.unpersist();
         listing.unpersist();
         return summary;
+    }
+
+    /** Rows of this run's task and (single) prompt: with no --questions, every listed image has one. */
+    private Column thisRunsRows() {
+        return col("task").equalTo(lit(config.task().name())).and(col("prompt").eqNullSafe(lit(config.task().prompt())));
     }
 
     /** Names the Spark jobs that follow, so the Spark UI and history server read as the run's story. */
