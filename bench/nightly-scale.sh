@@ -54,7 +54,7 @@ measure() { # OUT_PREFIX RUN_SH ARGS...
   echo "$(echo "$end - $start" | bc -l) $((rss / 1024)) $rchar" > "$prefix.measure"
 }
 
-printf '%-9s %-9s %8s %8s %10s %12s %9s %9s %7s %8s %9s\n' "images" "run" "wall s" "process" "µs/unchg" "image bytes" "heap MB" "RSS MB" "files" "computed" "beyond s"
+printf '%-9s %-9s %8s %8s %10s %12s %9s %9s %10s %8s %9s\n' "images" "run" "wall s" "process" "µs/unchg" "image bytes" "heap MB" "RSS MB" "files" "computed" "beyond s"
 for N in $SIZES; do
   CAT="$WORK/cat-$N"
   PRIOR="$WORK/prior-$N"
@@ -79,7 +79,7 @@ for N in $SIZES; do
   rm -rf "$WORK/out-$N-changed"
   measure "$WORK/$N-changed" "$ROOT/run.sh" --input "$CHG" --output "$WORK/out-$N-changed" --master 'local[2]'
   read -r CHG_WALL _ _ < "$WORK/$N-changed.measure"
-  printf '%-9s %-9s %8.1f %8s %10s %12s %9s %9s %7s %8s %9s\n' "$N" "changed" "$CHG_WALL" "-" "-" "-" "-" "-" "-" "$CHANGED" "-"
+  printf '%-9s %-9s %8.1f %8s %10s %12s %9s %9s %10s %8s %9s\n' "$N" "changed" "$CHG_WALL" "-" "-" "-" "-" "-" "-" "$CHANGED" "-"
   for RUN in $RUNS; do
     OUT="$WORK/out-$N-$RUN"
     rm -rf "$OUT" && cp -r "$PRIOR" "$OUT"
@@ -90,7 +90,8 @@ for N in $SIZES; do
       default)  MOONBATCH_JAVA_OPTS="-Xmx$DRIVER_HEAP" measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
     esac
     read -r WALL RSS RCHAR < "$WORK/$N-$RUN.measure"
-    FILES=$(find "$OUT" -type f -newer "$WORK/marker" | wc -l)
+    FILES=$(find "$OUT" -type f -newer "$WORK/marker" -not -path '*/review/thumbs/*' | wc -l)
+    THUMBS=$(find "$OUT/review/thumbs" -type f -newer "$WORK/marker" 2> /dev/null | wc -l)
     SUMMARY="$OUT/summary.json"
     PROCESS=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['stageSeconds']['process'])")
     COMPUTED=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['computed'])")
@@ -98,7 +99,7 @@ for N in $SIZES; do
     HEAP=$(python3 -c "import json;s=json.load(open('$SUMMARY'));print(s.get('driverPeakHeapMb', '-'))")
     BEYOND=$(echo "$WALL - $CHG_WALL" | bc -l)
     PER=$(echo "$BEYOND * 1000000 / ($N - $CHANGED)" | bc -l)
-    printf '%-9s %-9s %8.1f %8.1f %10.1f %12s %9s %9s %7s %8s %9.1f\n' "$N" "$RUN" "$WALL" "$PROCESS" "$PER" "$BYTES" "$HEAP" "$RSS" "$FILES" "$COMPUTED" "$BEYOND"
+    printf '%-9s %-9s %8.1f %8.1f %10.1f %12s %9s %9s %10s %8s %9.1f\n' "$N" "$RUN" "$WALL" "$PROCESS" "$PER" "$BYTES" "$HEAP" "$RSS" "$FILES+$THUMBS" "$COMPUTED" "$BEYOND"
   done
 done
-echo "changed: the changed images alone on a fresh output (their inference + JVM and Spark start); beyond s: a rerun's wall time minus that; µs/unchg: beyond s over the unchanged images; image bytes: summary.json imageBytesRead (baseline: the process's rchar, jars included); files: files written under the output"
+echo "changed: the changed images alone on a fresh output (their inference + JVM and Spark start); beyond s: a rerun's wall time minus that; µs/unchg: beyond s over the unchanged images; image bytes: summary.json imageBytesRead (baseline: the process's rchar, jars included); files: files written under the output (Parquet parts and their .crc, CSVs, page) + thumbnails (one per changed image)"
