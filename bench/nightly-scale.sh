@@ -91,7 +91,7 @@ for N in $SIZES; do
     esac
     read -r WALL RSS RCHAR < "$WORK/$N-$RUN.measure"
     FILES=$(find "$OUT" -type f -newer "$WORK/marker" -not -path '*/review/thumbs/*' | wc -l)
-    THUMBS=$(find "$OUT/review/thumbs" -type f -newer "$WORK/marker" 2> /dev/null | wc -l)
+    THUMBS=0; [ -d "$OUT/review/thumbs" ] && THUMBS=$(find "$OUT/review/thumbs" -type f -newer "$WORK/marker" | wc -l)
     SUMMARY="$OUT/summary.json"
     PROCESS=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['stageSeconds']['process'])")
     COMPUTED=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['computed'])")
