@@ -25,18 +25,6 @@ public final class SparkSessions {
             conf.setIfMissing("spark.ui.enabled", "false");
         }
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
-        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
-        // The job's shuffles are joins of metadata tables (listing, earlier rows) on evenly spread
-        // keys (paths, content hashes): re-planning each stage adaptively cost more than it saved
-        // (a 1M-image nightly rerun: 102 s with, 88 s without, bench/nightly-scale.sh), and a few
-        // partitions per core suffice. Settings given to spark-submit win.
-        if (!conf.contains("spark.sql.adaptive.enabled")) {
-            spark.conf().set("spark.sql.adaptive.enabled", "false");
-        }
-        if (!conf.contains("spark.sql.shuffle.partitions")) {
-            int cores = spark.sparkContext().defaultParallelism();
-            spark.conf().set("spark.sql.shuffle.partitions", String.valueOf(Math.max(1, Math.min(200, 4 * cores))));
-        }
-        return spark;
+        return SparkSession.builder().config(conf).getOrCreate();
     }
 }
