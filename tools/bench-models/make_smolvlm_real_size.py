@@ -4,7 +4,7 @@ throughput benchmarks (its answers are gibberish).
 
     /usr/bin/python3 tools/bench-models/make_smolvlm_real_size.py OUT_DIR [--small] [--fp16]
 
-Real dimensions (/work/shared/reference-configs/smolvlm/SmolVLM-256M-Instruct/config.json):
+Real dimensions (../shared/reference-configs/smolvlm/SmolVLM-256M-Instruct/config.json):
 - vision_encoder: SigLIP-style ViT on 512x512 tiles, patch 16 (1024 patches), 12 layers, hidden 768,
   12 heads, intermediate 3072, pixel shuffle 4 -> 64 rows per tile, linear projection to 576
   (the fixture's small conv stem replaces SigLIP's patch conv: under 1% of the FLOPs)
@@ -29,12 +29,13 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
+from shared_folder import shared  # noqa: E402
 
 import torch  # noqa: E402
 
 import make_smolvlm_bundle as fx  # noqa: E402
 
-REF = "/work/shared/reference-configs/smolvlm/SmolVLM-256M-Instruct"
+REF = shared("reference-configs", "smolvlm", "SmolVLM-256M-Instruct")
 FILES = ["config.json", "preprocessor_config.json", "processor_config.json", "generation_config.json",
          "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json",
          "added_tokens.json", "chat_template.json"]

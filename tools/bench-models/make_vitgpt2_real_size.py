@@ -10,7 +10,7 @@ Xenova/vit-gpt2-image-captioning, for throughput benchmarks (its captions are gi
   -> onnx/decoder_model_merged.onnx (cross-attention K/V recomputed from encoder_hidden_states at
   every step, as in the real export)
 - config/tokenizer/preprocessor/generation files copied unchanged from
-  /work/shared/reference-configs/vit-gpt2 (the real ones, so config.json has the real dimensions).
+  ../shared/reference-configs/vit-gpt2 (the real ones, so config.json has the real dimensions).
 
 About 950 MB; do not commit it. `--small` makes a few-MB model with the same contract (for tests of
 the scripts). The model code and the ONNX export/merge are those of the demo fixture
@@ -26,12 +26,13 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
+from shared_folder import shared  # noqa: E402
 
 import torch  # noqa: E402
 
 import make_vitgpt2_bundle as fx  # noqa: E402
 
-REF = "/work/shared/reference-configs/vit-gpt2"
+REF = shared("reference-configs", "vit-gpt2")
 FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
          "special_tokens_map.json", "preprocessor_config.json", "generation_config.json"]
 

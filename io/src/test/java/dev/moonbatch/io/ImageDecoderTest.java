@@ -9,7 +9,6 @@ import static dev.moonbatch.io.OddImageCorpus.rgb;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.awt.image.BufferedImage;
 import java.lang.management.ManagementFactory;
@@ -196,8 +195,7 @@ class ImageDecoderTest {
 
     @Test
     void realScikitImageTestFilesWhenPresent() throws Exception {
-        Path dir = Path.of("/work/shared/sample-images");
-        assumeTrue(Files.isDirectory(dir), "shared sample images not present");
+        Path dir = SharedFolder.require("sample-images");
         // 16-bit greyscale whose samples are 0..255: scaled to 8 bits they are 0 or 1, never garbage
         DecodedImage chess = decoder.decode(Files.readAllBytes(dir.resolve("chessboard_GRAY_U16.tif")));
         assertEquals("200x200", chess.width() + "x" + chess.height());
