@@ -1,37 +1,39 @@
 package dev.moonbatch.job;
 
+import dev.moonbatch.runtime.ModelLoader;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.bundle.FileDigests;
 import dev.moonbatch.runtime.bundle.ModelBundle;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
- * A short identity of a bundle's files, part of the key under which results are reused: the
- * contents of its JSON configs and the names and sizes of all its files. Cheap (weights are not
- * hashed), and it changes when a model is replaced in the same folder.
+ * A short identity of what a run loads, part of the key under which results are reused: the
+ * content of the bundle's metadata files (configs, tokenizer, chat template) and of the ONNX files
+ * these options open. Other files in the folder ({@code .git/}, READMEs, variants of another
+ * precision) do not count, so adding them keeps every row reusable; retrained weights of the same
+ * size do count. Weights are hashed once per change ({@link FileDigests} remembers them).
  */
 final class ModelFingerprint {
     private ModelFingerprint() {
     }
 
-    static String of(ModelBundle bundle) {
-        try (Stream<Path> walk = Files.walk(bundle.dir())) {
-            List<Path> files = walk.filter(Files::isRegularFile).sorted().toList();
+    static String of(ModelBundle bundle, RuntimeOptions options) {
+        List<Path> files = new ArrayList<>(bundle.metadataFiles());
+        files.addAll(ModelLoader.onnxFiles(bundle, options));
+        try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             for (Path f : files) {
                 String rel = bundle.dir().relativize(f).toString();
-                sha.update((rel + "\0" + Files.size(f) + "\0").getBytes(StandardCharsets.UTF_8));
-                if (rel.endsWith(".json") && Files.size(f) < (16 << 20)) {
-                    sha.update(Files.readAllBytes(f));
-                }
+                sha.update((rel + "\0" + FileDigests.sha256(f) + "\0").getBytes(StandardCharsets.UTF_8));
             }
             return bundle.name() + "@" + HexFormat.of().formatHex(sha.digest()).substring(0, 12);
         } catch (IOException e) {

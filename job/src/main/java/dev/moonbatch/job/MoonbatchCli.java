@@ -234,7 +234,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         String modelDir = model != null ? model : defaultModel();
         ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), runtime);
         Task resolved = resolveTask(bundle);
-        return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle), master,
+        return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
                 batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
                 resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null);
     }

@@ -12,6 +12,7 @@ import dev.moonbatch.runtime.family.VitGpt2;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,20 +54,30 @@ public final class ModelLoader {
 
     /**
      * Bytes of ONNX weights the model loads in this precision: each component's graph file and its
-     * external data ({@code X.onnx_data}, {@code X.onnx_data_1}, …). The job sizes its thread budget by it.
+     * external data. The job sizes its thread budget by it.
      */
     public static long weightBytes(ModelBundle bundle, RuntimeOptions options) {
-        long total = 0;
+        return onnxFiles(bundle, options).stream().mapToLong(f -> f.toFile().length()).sum();
+    }
+
+    /**
+     * The ONNX files a load opens with these options, sorted: each component's graph file in the
+     * chosen precision and its external data ({@code X.onnx_data}, {@code X.onnx_data_1}, …), and
+     * nothing else of the folder (other variants, {@code .git/}, READMEs are not read).
+     */
+    public static List<Path> onnxFiles(ModelBundle bundle, RuntimeOptions options) {
+        List<Path> out = new ArrayList<>();
         for (String component : family(bundle).components()) {
             Path graph = bundle.onnx(component, options.precision());
             String name = graph.getFileName().toString();
             try (Stream<Path> files = Files.list(graph.getParent())) {
-                total += files.filter(f -> f.getFileName().toString().startsWith(name)).mapToLong(f -> f.toFile().length()).sum();
+                files.filter(f -> f.getFileName().toString().equals(name) || f.getFileName().toString().startsWith(name + "_data"))
+                        .forEach(out::add);
             } catch (IOException e) {
                 throw new BundleException("cannot list " + graph.getParent() + ": " + e.getMessage(), e);
             }
         }
-        return total;
+        return out.stream().sorted().distinct().toList();
     }
 
     /**

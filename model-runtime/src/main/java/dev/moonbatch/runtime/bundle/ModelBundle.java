@@ -15,6 +15,16 @@ import java.util.stream.Stream;
  * generation; the family adapters read what they need from it.
  */
 public final class ModelBundle {
+    /**
+     * The metadata files that can change what the runtime does with the weights: configs, the
+     * tokenizer in every form the exports ship it, chat templates. Anything else at the top of a
+     * downloaded folder (READMEs, {@code .gitattributes}, training indexes) is not read.
+     */
+    public static final List<String> METADATA_FILES = List.of("config.json", "preprocessor_config.json",
+            "processor_config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "added_tokens.json", "chat_template.json", "chat_template.jinja", "vocab.json",
+            "merges.txt", "vocab.txt");
+
     private final Path dir;
     private final JsonNode config;
     private final PreprocessorConfig preprocessor;
@@ -104,6 +114,11 @@ public final class ModelBundle {
                     + "' in precision " + precision.name().toLowerCase() + "); onnx/ has: " + onnxFiles());
         }
         return file;
+    }
+
+    /** Those of {@link #METADATA_FILES} this bundle has, in that order. */
+    public List<Path> metadataFiles() {
+        return METADATA_FILES.stream().map(dir::resolve).filter(Files::isRegularFile).toList();
     }
 
     private List<String> onnxFiles() {
