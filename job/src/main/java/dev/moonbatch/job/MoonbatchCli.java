@@ -62,8 +62,10 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "8", description = "Images per model call (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--max-new-tokens", defaultValue = "20", description = "Generated tokens per caption at most (default ${DEFAULT-VALUE}).")
-    int maxNewTokens;
+    @Option(names = "--max-new-tokens", description = "Generated tokens per answer at most. Default: by family, task and mode "
+            + "(conf/prompts.properties: e.g. vit-gpt2 20, smolvlm detailed captions 500, Florence-2 <OCR> 1024), or the "
+            + "bundle's generation_config.json max_new_tokens where it sets one.")
+    Integer maxNewTokens;
 
     @Option(names = "--partitions", defaultValue = "0", description = "Spark partitions; 0 = from the image count and parallelism (default).")
     int partitions;
@@ -205,7 +207,9 @@ public final class MoonbatchCli implements Callable<Integer> {
     /** Every setting checked before Spark starts, each failure one message naming the option. */
     JobConfig validate() {
         requireAtLeast("--batch-size", batchSize, 1);
-        requireAtLeast("--max-new-tokens", maxNewTokens, 1);
+        if (maxNewTokens != null) {
+            requireAtLeast("--max-new-tokens", maxNewTokens, 1);
+        }
         requireAtLeast("--partitions", partitions, 0);
         requireAtLeast("--threads", threads, 0);
         if (fullExportsMaxRows < 0) {
@@ -234,8 +238,11 @@ public final class MoonbatchCli implements Callable<Integer> {
         String modelDir = model != null ? model : defaultModel();
         ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), runtime);
         Task resolved = resolveTask(bundle);
+        int tokens = maxNewTokens != null ? maxNewTokens
+                : GenerationLengths.resolve(CaptionPrompts.load(home(System.getenv())), ModelLoader.familyOf(bundle), resolved,
+                        mode, bundle.declaredMaxNewTokens()).maxNewTokens();
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
-                batchSize, maxNewTokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
+                batchSize, tokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
                 resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null);
     }
 

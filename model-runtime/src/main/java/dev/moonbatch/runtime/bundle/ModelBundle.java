@@ -89,6 +89,15 @@ public final class ModelBundle {
         return GenerationOptions.fromGenerationConfig(generationJson, maxNewTokens, generation.eosTokenIds());
     }
 
+    /**
+     * {@code max_new_tokens} as the bundle's {@code generation_config.json} sets it, if it does. Its
+     * {@code max_length} is not used: exports copy transformers' default of 20 there from the model config.
+     */
+    public java.util.OptionalInt declaredMaxNewTokens() {
+        JsonNode n = generationJson.path("max_new_tokens");
+        return n.isIntegralNumber() && n.asInt() >= 1 ? java.util.OptionalInt.of(n.asInt()) : java.util.OptionalInt.empty();
+    }
+
     public Path file(String name) {
         return dir.resolve(name);
     }
