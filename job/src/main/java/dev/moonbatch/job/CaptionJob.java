@@ -237,7 +237,7 @@ public final class CaptionJob {
         RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
                 config.optionsKey(), images, rowCount, rowCount - errors, errors, computed, rowCount - computed,
                 counters.deduplicated().value(), removed, changes, byKind, counters.imageBytesRead().value(), 0,
-                stages, soFar > 0 ? images / soFar : 0, results.toString(), null, null, null);
+                counters.devicesByExecutor(), stages, soFar > 0 ? images / soFar : 0, results.toString(), null, null, null);
         describe("moonbatch: write results.csv, changes.csv and the review page");
         RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft),
                 config.fullExportsMaxRows());
@@ -247,7 +247,7 @@ public final class CaptionJob {
         stages.put("total", total);
         RunSummary summary = new RunSummary(draft.runId(), draft.model(), draft.task(), draft.prompt(), draft.options(),
                 draft.images(), draft.rows(), draft.captioned(), draft.errors(), draft.computed(), draft.reused(),
-                draft.deduplicated(), removed, changes, byKind, draft.imageBytesRead(), peakHeapMb(),
+                draft.deduplicated(), removed, changes, byKind, draft.imageBytesRead(), peakHeapMb(), draft.devices(),
                 stages, total > 0 ? images / total : 0, results.toString(),
                 files.resultsCsv(), files.changesCsv(), files.reviewPage());
         writeSummary(fs, new Path(output, SUMMARY), summary);

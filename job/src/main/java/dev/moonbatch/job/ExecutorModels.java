@@ -1,6 +1,7 @@
 package dev.moonbatch.job;
 
 import dev.moonbatch.runtime.ModelLoader;
+import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.VisionLanguageModel;
 
@@ -27,8 +28,8 @@ public final class ExecutorModels {
      * A loaded model, how many tasks use it now and at most, and the gate that lets at most
      * {@link ThreadBudget#inferenceSlots()} of them run inference at once.
      */
-    private record Loaded(VisionLanguageModel model, AtomicInteger inUse, AtomicInteger peak, Semaphore slots,
-                          AtomicInteger inferring, AtomicInteger peakInferring) {
+    private record Loaded(VisionLanguageModel model, OrtSessions.Placement placement, AtomicInteger inUse,
+                          AtomicInteger peak, Semaphore slots, AtomicInteger inferring, AtomicInteger peakInferring) {
     }
 
     private static final Map<Key, Loaded> MODELS = new ConcurrentHashMap<>();
@@ -54,6 +55,11 @@ public final class ExecutorModels {
 
         public VisionLanguageModel model() {
             return loaded.model();
+        }
+
+        /** Where this JVM runs the model: decided here, when it was loaded (each executor for itself). */
+        public OrtSessions.Placement placement() {
+            return loaded.placement();
         }
 
         /**
@@ -101,11 +107,12 @@ public final class ExecutorModels {
     public static Lease acquire(String modelDir, RuntimeOptions options, int inferenceSlots) {
         Loaded loaded = MODELS.computeIfAbsent(new Key(modelDir, options), key -> {
             long start = System.nanoTime();
-            VisionLanguageModel model = ModelLoader.load(Path.of(key.modelDir()), key.options());
-            LOG.info("loaded model {} in {} ms ({} loads in this JVM)",
-                    model.name(), (System.nanoTime() - start) / 1_000_000, LOADS.incrementAndGet());
-            return new Loaded(model, new AtomicInteger(), new AtomicInteger(), new Semaphore(Math.max(1, inferenceSlots)),
-                    new AtomicInteger(), new AtomicInteger());
+            OrtSessions.Placement placement = OrtSessions.place(key.options().device());
+            VisionLanguageModel model = ModelLoader.load(Path.of(key.modelDir()), key.options().withDevice(placement.device()));
+            LOG.info("loaded model {} on {} in {} ms ({} loads in this JVM)", model.name(), placement.label(),
+                    (System.nanoTime() - start) / 1_000_000, LOADS.incrementAndGet());
+            return new Loaded(model, placement, new AtomicInteger(), new AtomicInteger(),
+                    new Semaphore(Math.max(1, inferenceSlots)), new AtomicInteger(), new AtomicInteger());
         });
         return new Lease(loaded);
     }

@@ -23,6 +23,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 
@@ -198,10 +199,38 @@ public final class MoonbatchCli implements Callable<Integer> {
             err.println("moonbatch: " + e.getMessage());
             return CONFIG_ERROR;
         } catch (Exception e) {
+            Optional<String> device = deviceProblem(e);
+            if (device.isPresent()) {
+                err.println("moonbatch: " + device.get());
+                return CONFIG_ERROR;
+            }
             err.println("moonbatch: the job failed: " + e);
             e.printStackTrace(err);
             return 1;
         }
+    }
+
+    /**
+     * An executor that could not start the GPU it was asked for (without --device-fallback) fails its
+     * tasks; the job then fails with Spark's wrapping of that error, which is still a configuration
+     * problem: the message of the executor's {@link OrtSessions.DeviceUnavailable}, found in the
+     * cause chain (local mode) or in the text of Spark's stage failure (a cluster).
+     */
+    static Optional<String> deviceProblem(Throwable failure) {
+        String marker = OrtSessions.DeviceUnavailable.class.getName() + ": ";
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof OrtSessions.DeviceUnavailable) {
+                return Optional.of(t.getMessage());
+            }
+            String m = t.getMessage();
+            int at = m == null ? -1 : m.indexOf(marker);
+            if (at >= 0) {
+                String rest = m.substring(at + marker.length());
+                int end = rest.indexOf('\n');
+                return Optional.of((end < 0 ? rest : rest.substring(0, end)).strip());
+            }
+        }
+        return Optional.empty();
     }
 
     /** Every setting checked before Spark starts, each failure one message naming the option. */
@@ -247,11 +276,13 @@ public final class MoonbatchCli implements Callable<Integer> {
     }
 
     /**
-     * A GPU that this build or this machine cannot drive is a configuration error up front (the
-     * driver probes the CUDA execution provider), unless --device-fallback lets the job run on the CPU.
+     * Where the executors run on this machine (local mode), a GPU that this build or machine cannot
+     * drive is a configuration error up front, unless --device-fallback lets them use the CPU (a
+     * warning here; each executor still decides, and summary.json says what it used). On a cluster
+     * the driver's machine says nothing about the executors': each one probes where it loads the model.
      */
     private Device requireDevice(Device wanted) {
-        if (!wanted.isGpu()) {
+        if (!wanted.isGpu() || !SparkSessions.runsOnThisMachine(SparkSessions.effectiveMaster(master))) {
             return wanted;
         }
         var problem = OrtSessions.cudaProblem(wanted.cudaIndex());
@@ -260,7 +291,6 @@ public final class MoonbatchCli implements Callable<Integer> {
                 throw new IllegalArgumentException(OrtSessions.cudaMessage(wanted, problem.get()));
             }
             err.println("moonbatch: warning: " + OrtSessions.cudaMessage(wanted, problem.get()) + "; running on the CPU");
-            return Device.CPU;
         }
         return wanted;
     }
@@ -408,6 +438,7 @@ public final class MoonbatchCli implements Callable<Integer> {
                 s.images(), s.rows(), s.captioned(), s.errors(),
                 s.errorsByKind().isEmpty() ? "" : " " + s.errorsByKind(), s.computed(), s.reused(),
                 s.stageSeconds().get("total"), s.imagesPerSecond());
+        out.println("  devices: " + s.devices());
         out.println("  parquet: " + s.parquet());
         out.println("  csv:     " + (s.csv() != null ? s.csv()
                 : "(not written: more rows than --full-exports-max-rows; results.parquet has them all)"));

@@ -64,6 +64,16 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         return Double.isFinite(p) ? p : null;
     }
 
+    /** {@code executor-id@host} ({@code driver@host} in local mode). */
+    private static String executorName() {
+        String id = org.apache.spark.SparkEnv.get() == null ? "driver" : org.apache.spark.SparkEnv.get().executorId();
+        try {
+            return id + "@" + java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return id;
+        }
+    }
+
     /** Answers are shared between files of equal content and prompt. */
     private static String contentKey(String sha256, String prompt) {
         return sha256 + "\u0000" + (prompt == null ? "" : prompt);
@@ -76,6 +86,9 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
         ExecutorModels.Lease lease = ExecutorModels.acquire(config.model(), config.runtime(),
                 config.budget().inferenceSlots());
+        if (counters != null) {
+            counters.addDevice(executorName(), lease.placement().label());
+        }
         TaskContext task = TaskContext.get();
         ExecutorService prefetcher = config.budget().prefetch() ? Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "moonbatch-prefetch");

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param errorsByKind error rows by kind (the text before the first colon of {@code error})
  * @param imageBytesRead bytes of image files read by this run (unchanged files are not opened)
  * @param driverPeakHeapMb peak heap of the driver JVM (in local mode also the executors')
+ * @param devices      where each executor that ran the model ran it ({@code executor-id@host} → {@code cpu},
+ *                     {@code cuda:N} or {@code cpu (fallback from cuda:N: why)}), decided on that executor
  * @param stageSeconds wall time per stage: list, process (model + Parquet), csv (CSVs and review page), total
  * @param csv          results.csv, or null when the results have more rows than --full-exports-max-rows
  */
@@ -22,6 +24,6 @@ public record RunSummary(String runId, String model, String task, String prompt,
                          long images, long rows, long captioned, long errors, long computed, long reused,
                          long deduplicated, long removed, Map<String, Long> changes,
                          Map<String, Long> errorsByKind, long imageBytesRead, long driverPeakHeapMb,
-                         Map<String, Double> stageSeconds,
+                         Map<String, String> devices, Map<String, Double> stageSeconds,
                          double imagesPerSecond, String parquet, String csv, String changesCsv, String reviewPage) {
 }

@@ -1,5 +1,7 @@
 package dev.moonbatch.job;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,9 +73,19 @@ class StandaloneClusterIT {
         Path in = TestPaths.heldout().resolve("images");
         Path out = tmp.resolve("submit-out");
         long t0 = System.nanoTime();
-        Process submit = script(jobArgs(in, out)).redirectOutput(tmp.resolve("submit.log").toFile()).start();
+        // --device cuda with fallback: the driver does not decide for the executors; each one probes
+        // where it loads the model and summary.json says what each used
+        Process submit = script(jobArgs(in, out, "--device", "cuda", "--device-fallback"))
+                .redirectOutput(tmp.resolve("submit.log").toFile()).start();
         assertTrue(submit.waitFor(5, TimeUnit.MINUTES), "finished");
         assertEquals(0, submit.exitValue(), Files.readString(tmp.resolve("submit.log")));
+        JsonNode devices = Outputs.summary(out).get("devices");
+        assertTrue(devices.size() >= 1, devices.toString());
+        String expected = dev.moonbatch.runtime.OrtSessions.cudaProblem(0).isPresent() ? "cpu (fallback from cuda:0: " : "cuda:0";
+        devices.fields().forEachRemaining(e -> {
+            assertFalse(e.getKey().startsWith("driver"), "the executors ran the model: " + devices);
+            assertTrue(e.getValue().asText().startsWith(expected), devices.toString());
+        });
         List<Row> rows = Outputs.rows(out);
         long images;
         try (Stream<Path> s = Files.list(in)) {
@@ -122,5 +134,21 @@ class StandaloneClusterIT {
         System.out.printf("executor kill (pid %d of %d executors): %d images, %d rows, %d duplicates, %d missing, %.1f s%n",
                 victim.pid(), executors.size(), images, rows.size(), duplicates, images - counts.size(),
                 (System.nanoTime() - t0) / 1e9);
+    }
+
+    @Test
+    void anExecutorWithoutTheGpuIsAConfigurationError() throws Exception {
+        boolean noCuda = dev.moonbatch.runtime.OrtSessions.cudaProblem(0).isPresent();
+        Path out = tmp.resolve("no-gpu-out");
+        Process submit = script(jobArgs(TestPaths.heldout().resolve("images"), out, "--device", "cuda"))
+                .redirectOutput(tmp.resolve("no-gpu.log").toFile()).start();
+        assertTrue(submit.waitFor(5, TimeUnit.MINUTES), "finished");
+        String log = Files.readString(tmp.resolve("no-gpu.log"));
+        if (noCuda) {
+            assertEquals(2, submit.exitValue(), log);
+            assertTrue(log.contains("moonbatch: --device cuda:0: the CUDA execution provider is not available"), log);
+        } else {
+            assertEquals(0, submit.exitValue(), log);
+        }
     }
 }

@@ -107,12 +107,17 @@ public final class ModelLoader {
                 .sorted().toList();
     }
 
+    /**
+     * Loads the model on the device {@link OrtSessions#place} picks on this machine for
+     * {@code options.device()} (the CPU after a permitted fallback).
+     */
     public static VisionLanguageModel load(Path dir, RuntimeOptions options) {
-        ModelBundle bundle = validate(dir, options);
+        RuntimeOptions placed = options.withDevice(OrtSessions.place(options.device()).device());
+        ModelBundle bundle = validate(dir, placed);
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread loader = new Thread(null, () -> {
             try {
-                outcome.set(family(bundle).factory().apply(bundle, options));
+                outcome.set(family(bundle).factory().apply(bundle, placed));
             } catch (RuntimeException | Error e) {
                 outcome.set(e);
             }

@@ -13,7 +13,6 @@ import java.util.Optional;
 /** Opens ONNX Runtime sessions by file path (so external {@code .onnx_data} weights load) with our settings. */
 public final class OrtSessions {
     private static final Logger LOG = LoggerFactory.getLogger(OrtSessions.class);
-    private static final java.util.concurrent.atomic.AtomicBoolean FALLBACK_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Benchmark only: an {@code OptLevel} name instead of ALL_OPT. */
     static final String BENCH_OPT_LEVEL = "moonbatch.bench.ortOptLevel";
@@ -24,8 +23,38 @@ public final class OrtSessions {
     }
 
     /**
-     * A session on {@code options.device()}. A GPU that cannot be used is a {@link DeviceUnavailable}
-     * naming the cause, unless the device allows falling back to the CPU (then a warning).
+     * Where this JVM runs a model asked to run on {@code device}, and what to report: decided by a
+     * probe here, on the machine that creates the sessions (a driver without a GPU says nothing
+     * about its executors, nor one executor about another).
+     *
+     * @param device the device sessions are opened on: the one asked for, or the CPU after a fallback
+     * @param label  {@code cpu}, {@code cuda:N}, or {@code cpu (fallback from cuda:N: why)}
+     */
+    public record Placement(Device device, String label) implements java.io.Serializable {
+    }
+
+    /**
+     * The placement for {@code wanted} on this machine: the GPU when CUDA starts here; else the CPU
+     * with a warning if {@code wanted} allows falling back, else a {@link DeviceUnavailable}.
+     */
+    public static Placement place(Device wanted) {
+        if (!wanted.isGpu()) {
+            return new Placement(Device.CPU, "cpu");
+        }
+        Optional<String> problem = cudaProblem(wanted.cudaIndex());
+        if (problem.isEmpty()) {
+            return new Placement(wanted, wanted.toString());
+        }
+        if (!wanted.cpuFallback()) {
+            throw new DeviceUnavailable(cudaMessage(wanted, problem.get()));
+        }
+        LOG.warn("{}: running on the CPU instead", cudaMessage(wanted, problem.get()));
+        return new Placement(Device.CPU, "cpu (fallback from " + wanted + ": " + problem.get() + ")");
+    }
+
+    /**
+     * A session on {@code options.device()}, as {@link #place} decided it: a GPU that cannot be used
+     * here is a {@link DeviceUnavailable} naming the cause.
      */
     public static OrtSession open(Path file, RuntimeOptions options) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -43,12 +72,7 @@ public final class OrtSessions {
             if (device.isGpu()) {
                 Optional<String> problem = addCuda(so, device.cudaIndex());
                 if (problem.isPresent()) {
-                    if (!device.cpuFallback()) {
-                        throw new DeviceUnavailable(cudaMessage(device, problem.get()));
-                    }
-                    if (!FALLBACK_WARNED.getAndSet(true)) {
-                        LOG.warn("{}: running on the CPU instead", cudaMessage(device, problem.get()));
-                    }
+                    throw new DeviceUnavailable(cudaMessage(device, problem.get()));
                 }
             }
             return env.createSession(file.toString(), so);
@@ -60,7 +84,7 @@ public final class OrtSessions {
 
     /**
      * Why CUDA device {@code index} cannot be used by this build on this machine, or empty when it
-     * can: a cheap probe (no model loaded) the driver runs before the job starts.
+     * can: a cheap probe (no model loaded), run where the sessions will be created.
      */
     public static Optional<String> cudaProblem(int index) {
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
