@@ -78,7 +78,9 @@ public final class MoonbatchCli implements Callable<Integer> {
     String device;
 
     @Option(names = "--device-fallback", defaultValue = "false", negatable = true, fallbackValue = "true",
-            description = "With --device cuda: run on the CPU (with a warning) where CUDA cannot start, instead of failing (default ${DEFAULT-VALUE}).")
+            description = "With --device cuda: an executor where CUDA cannot start runs on the CPU (with a warning) instead of "
+                    + "failing the job; each executor decides for itself, summary.json's devices says what each used "
+                    + "(default ${DEFAULT-VALUE}).")
     boolean deviceFallback;
 
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime threads per inference; 0 = executor cores / concurrent tasks (default).")
