@@ -1,9 +1,9 @@
 package dev.moonbatch.runtime.family;
 
 import ai.onnxruntime.OnnxTensor;
-import com.fasterxml.jackson.databind.JsonNode;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
@@ -199,7 +199,7 @@ public final class Florence2 implements VisionLanguageModel {
 
     /** One batch of prompts of equal length: encoder once, then the shared generation loop. */
     private List<GeneratedSequence> generateGroup(float[] features, int perImage, int[] imageOf, long[][] promptIds,
-                                           GenerationOptions options) throws OrtException {
+                                                  GenerationOptions options) throws OrtException {
         int n = promptIds.length;
         int promptLength = promptIds[0].length;
         float[] promptEmbeds = embedder.embedFlat(promptIds);
