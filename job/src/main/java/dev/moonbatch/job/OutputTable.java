@@ -58,7 +58,7 @@ final class OutputTable {
     /**
      * This run's rows ({@link ResultRow#SCHEMA}) with {@code change} against {@code earlier} (the
      * previous {@code results.parquet}, or null): {@code new} where it had no row for the image, task
-     * and prompt; {@code unchanged} where content, options, text and error are all as before (a
+     * and prompt; {@code unchanged} where content, options, text, regions and error are all as before (a
      * reused row); {@code changed} otherwise. Returns the {@link ResultRow} columns plus {@code change}.
      */
     static Dataset<Row> withChange(Dataset<Row> fresh, Dataset<Row> earlier) {
@@ -66,10 +66,11 @@ final class OutputTable {
             return fresh.withColumn(CHANGE, lit(NEW));
         }
         Dataset<Row> f = fresh.alias("f");
-        Dataset<Row> e = earlier.select("image_path", "task", "prompt", "content_sha256", "options", "text", "error").alias("e");
+        Dataset<Row> e = earlier.select("image_path", "task", "prompt", "content_sha256", "options", "text", ResultRow.REGIONS, "error").alias("e");
         Column same = col("e.content_sha256").eqNullSafe(col("f.content_sha256"))
                 .and(col("e.options").eqNullSafe(col("f.options")))
                 .and(col("e.text").eqNullSafe(col("f.text")))
+                .and(col("e." + ResultRow.REGIONS).eqNullSafe(col("f." + ResultRow.REGIONS)))
                 .and(col("e.error").eqNullSafe(col("f.error")));
         Column change = when(col("e.image_path").isNull(), lit(NEW)).when(same, lit(UNCHANGED)).otherwise(lit(CHANGED));
         Column[] columns = new Column[ResultRow.SCHEMA.size() + 1];

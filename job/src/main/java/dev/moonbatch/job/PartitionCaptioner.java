@@ -8,6 +8,7 @@ import dev.moonbatch.io.ImageFiles;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
+import dev.moonbatch.runtime.Region;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.generate.GenerationOptions;
@@ -231,6 +232,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         final Image image;
         final String prompt;
         String text;
+        List<Region> regions;
         Double confidence;
         Double minTokenProb;
         String finishReason;
@@ -322,7 +324,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             rows.add(new ResultRow(a.image.item.path(), a.image.sha256, a.image.size(), a.image.modifiedMs(),
                     a.image.width, a.image.height, model.name(),
                     config.task().name(), a.prompt, config.optionsKey(), ok ? a.text : null,
-                    ok ? a.confidence : null, ok ? a.minTokenProb : null, ok ? a.finishReason : null, error,
+                    ok && a.regions != null && !a.regions.isEmpty() ? a.regions : null, ok ? a.confidence : null, ok ? a.minTokenProb : null, ok ? a.finishReason : null, error,
                     nanos / 1_000_000, config.runId()));
         }
         return rows;
@@ -331,6 +333,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     /** {@code copy} answered with {@code from}'s text: same content, same prompt, no inference. */
     private void copyAnswer(Answer from, Answer copy) {
         copy.text = from.text;
+        copy.regions = from.regions;
         copy.confidence = from.confidence;
         copy.minTokenProb = from.minTokenProb;
         copy.finishReason = from.finishReason;
@@ -388,6 +391,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                 Answer a = answers.get(i);
                 Generation g = out.get(i);
                 a.text = g.text();
+                a.regions = g.regions();
                 a.confidence = finite(g.confidence());
                 a.minTokenProb = finite(g.minTokenProb());
                 a.finishReason = g.finishReason().label();

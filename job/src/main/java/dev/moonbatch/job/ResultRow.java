@@ -1,5 +1,6 @@
 package dev.moonbatch.job;
 
+import dev.moonbatch.runtime.Region;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -20,6 +21,8 @@ import java.util.List;
  * @param modifiedMs    modification time (ms since the epoch), as listed: a rerun that finds both equal
  *                      reuses the row without opening the file
  * @param options       the settings that shaped the text ({@link JobConfig#optionsKey()})
+ * @param regions       the located answers of a region task (Florence-2 {@code <OD>}, …): label and box in
+ *                      pixels of the image; null where there are none (every other task)
  * @param confidence    exp(mean log-probability of the generated tokens); null on error rows
  * @param minTokenProb  the lowest probability of a generated token; null on error rows
  * @param finishReason  {@code eos} or {@code length} (stopped by max-new-tokens); null on error rows
@@ -28,8 +31,14 @@ import java.util.List;
 public record ResultRow(String imagePath, String contentSha256, Long fileSize, Long modifiedMs,
                         Integer width, Integer height,
                         String model, String task, String prompt, String options, String text,
-                        Double confidence, Double minTokenProb, String finishReason, String error,
+                        List<Region> regions, Double confidence, Double minTokenProb, String finishReason, String error,
                         long latencyMs, String runId) {
+
+    public static final String REGIONS = "regions";
+    /** One region: {@code box} is [x1, y1, x2, y2], or the 8 corners of an OCR line's quadrilateral. */
+    public static final StructType REGION = new StructType()
+            .add("label", DataTypes.StringType, true)
+            .add("box", DataTypes.createArrayType(DataTypes.FloatType, true), true);
 
     public static final StructType SCHEMA = new StructType(new StructField[] {
             DataTypes.createStructField("image_path", DataTypes.StringType, false),
@@ -43,6 +52,7 @@ public record ResultRow(String imagePath, String contentSha256, Long fileSize, L
             DataTypes.createStructField("prompt", DataTypes.StringType, true),
             DataTypes.createStructField("options", DataTypes.StringType, false),
             DataTypes.createStructField("text", DataTypes.StringType, true),
+            DataTypes.createStructField(REGIONS, DataTypes.createArrayType(REGION, true), true),
             DataTypes.createStructField("confidence", DataTypes.DoubleType, true),
             DataTypes.createStructField("min_token_prob", DataTypes.DoubleType, true),
             DataTypes.createStructField("finish_reason", DataTypes.StringType, true),
@@ -55,14 +65,25 @@ public record ResultRow(String imagePath, String contentSha256, Long fileSize, L
         return Arrays.asList(SCHEMA.fieldNames());
     }
 
-    /** The values in schema order. */
+    /** The values in schema order; regions as {@link Region}s (the checkpoints write them as JSON). */
     Object[] values() {
         return new Object[] {imagePath, contentSha256, fileSize, modifiedMs, width, height, model, task, prompt, options, text,
-                confidence, minTokenProb, finishReason, error, latencyMs, runId};
+                regions, confidence, minTokenProb, finishReason, error, latencyMs, runId};
     }
 
     public Row toRow() {
-        return RowFactory.create(values());
+        Object[] values = values();
+        values[SCHEMA.fieldIndex(REGIONS)] = regions == null ? null : regions.stream()
+                .map(r -> RowFactory.create(r.label(), boxed(r.box()))).toArray(Row[]::new);
+        return RowFactory.create(values);
+    }
+
+    private static Float[] boxed(float[] box) {
+        Float[] out = new Float[box.length];
+        for (int i = 0; i < box.length; i++) {
+            out[i] = box[i];
+        }
+        return out;
     }
 
     /** A Spark row as CSV cells, in schema order; nulls become empty cells. */

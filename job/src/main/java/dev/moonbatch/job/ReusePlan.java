@@ -89,7 +89,7 @@ final class ReusePlan {
                         .and(col("options").equalTo(lit(config.optionsKey()))))
                 .select(col("image_path").as("p_path"), col("prompt").as("p_prompt"), col("content_sha256").as("p_sha"),
                         col("file_size").as("p_size"), col("modified_ms").as("p_mtime"), col("width").as("p_width"),
-                        col("height").as("p_height"), col("text").as("p_text"), col("confidence").as("p_confidence"),
+                        col("height").as("p_height"), col("text").as("p_text"), col("regions").as("p_regions"), col("confidence").as("p_confidence"),
                         col("min_token_prob").as("p_min"), col("finish_reason").as("p_finish"), col("run_id").as("p_run"));
         return mine.isEmpty() ? null : mine;
     }
@@ -144,7 +144,7 @@ final class ReusePlan {
         return joined.select(col("path").as("image_path"), col("p_sha").as("content_sha256"), size.as("file_size"),
                 mtime.as("modified_ms"), col("p_width").as("width"), col("p_height").as("height"), lit(model).as("model"),
                 lit(config.task().name()).as("task"), col("prompt"), lit(config.optionsKey()).as("options"),
-                col("p_text").as("text"), col("p_confidence").as("confidence"), col("p_min").as("min_token_prob"),
+                col("p_text").as("text"), col("p_regions").as("regions"), col("p_confidence").as("confidence"), col("p_min").as("min_token_prob"),
                 col("p_finish").as("finish_reason"), lit(null).cast(DataTypes.StringType).as("error"),
                 lit(0L).as("latency_ms"), col("p_run").as("run_id"));
     }

@@ -18,6 +18,7 @@ import java.util.List;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.to_json;
 
 /**
  * What people open, written from the Parquet just committed (never from model work):
@@ -47,7 +48,9 @@ final class RunExports {
             throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         FileSystem fs = output.getFileSystem(conf);
-        Column[] cols = OutputTable.columns().stream().map(c -> col(c)).toArray(Column[]::new);
+        // CSV cells are text: regions as JSON, e.g. [{"label":"car","box":[12.5,40.0,300.1,220.7]}]
+        Column[] cols = OutputTable.columns().stream()
+                .map(c -> c.equals(ResultRow.REGIONS) ? to_json(col(c)).as(c) : col(c)).toArray(Column[]::new);
         Dataset<Row> results = spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, CaptionJob.PARQUET).toString())
                 .select(cols);
         Dataset<Row> removed = removedBy(spark, output, runId).select(cols);

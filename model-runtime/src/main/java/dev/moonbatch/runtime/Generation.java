@@ -1,5 +1,6 @@
 package dev.moonbatch.runtime;
 
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -22,9 +23,13 @@ import java.util.Locale;
  *       can also end a beam early because every continuation was banned by a processor: that counts as
  *       {@code LENGTH} only if the beam had reached {@code max_new_tokens} (it never has, so in practice
  *       {@code EOS}: the model had nothing left to say).</li>
+ *   <li>{@link #regions()}: the located answers of a region task (Florence-2 {@code <OD>}, …), in the
+ *       order generated; empty for every other task and family. {@code text} is then the answer with
+ *       its location tokens taken out.</li>
  * </ul>
  */
-public record Generation(long[] tokenIds, String text, float[] tokenLogProbs, FinishReason finishReason) {
+public record Generation(long[] tokenIds, String text, float[] tokenLogProbs, FinishReason finishReason,
+                         List<Region> regions) {
     /** Why generation stopped. */
     public enum FinishReason {
         /** The sequence ended on an EOS token (or, in beam search, no continuation was allowed). */
@@ -42,6 +47,12 @@ public record Generation(long[] tokenIds, String text, float[] tokenLogProbs, Fi
         if (tokenLogProbs.length != tokenIds.length) {
             throw new IllegalArgumentException(tokenLogProbs.length + " log-probs for " + tokenIds.length + " tokens");
         }
+        regions = List.copyOf(regions);
+    }
+
+    /** A generation without regions (every task that is not a region task). */
+    public Generation(long[] tokenIds, String text, float[] tokenLogProbs, FinishReason finishReason) {
+        this(tokenIds, text, tokenLogProbs, finishReason, List.of());
     }
 
     /** exp(mean of {@link #tokenLogProbs()}); NaN when no token was generated. */

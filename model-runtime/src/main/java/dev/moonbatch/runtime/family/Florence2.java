@@ -3,6 +3,7 @@ package dev.moonbatch.runtime.family;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
@@ -42,8 +43,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * decoder starts from {@code decoder_start_token_id} as {@code inputs_embeds}, with
  * {@code encoder_hidden_states} / {@code encoder_attention_mask} as per-row inputs and both caches
  * (self-attention {@code .decoder.*}, cross-attention {@code .encoder.*} computed on the first step only).
- * The answer is the decoded text with {@code <s>}/{@code </s>} removed (the processor's pure-text
- * post-processing).
+ * The answer is the text decoded with special tokens kept, post-processed as the processor does for
+ * the prompt's task ({@link Florence2Regions}): pure text, or the regions of {@code <OD>} and the other
+ * region tasks in pixels of the image as given to {@link #prepare}.
  */
 public final class Florence2 implements VisionLanguageModel {
     static final String VISION = "vision_encoder";
@@ -59,6 +61,7 @@ public final class Florence2 implements VisionLanguageModel {
     private final ImagePreprocessor preprocessor;
     private final TextTokenizer tokenizer;
     private final Florence2Prompts prompts;
+    private final Florence2Regions regions;
     private final OrtSession vision;
     private final TokenEmbedder embedder;
     private final OrtSession encoder;
@@ -69,7 +72,9 @@ public final class Florence2 implements VisionLanguageModel {
     public Florence2(ModelBundle bundle, RuntimeOptions options) {
         this.bundle = bundle;
         this.preprocessor = new ImagePreprocessor(bundle.preprocessor());
-        this.prompts = Florence2Prompts.from(Json.read(bundle.require("preprocessor_config.json")));
+        JsonNode preprocessorConfig = Json.read(bundle.require("preprocessor_config.json"));
+        this.prompts = Florence2Prompts.from(preprocessorConfig);
+        this.regions = Florence2Regions.from(preprocessorConfig);
         this.startToken = bundle.generation().decoderStartTokenId();
         if (startToken < 0) {
             throw new BundleException("generation_config.json / config.json give no decoder_start_token_id");
@@ -101,13 +106,13 @@ public final class Florence2 implements VisionLanguageModel {
         return encoded.get();
     }
 
-    /** Florence-2's prepared image: CHW pixel values. */
-    record Pixels(float[] values) implements PreparedImage {
+    /** Florence-2's prepared image: CHW pixel values, and the image's own size, which region answers are in. */
+    record Pixels(float[] values, int width, int height) implements PreparedImage {
     }
 
     @Override
     public PreparedImage prepare(BufferedImage image) {
-        return new Pixels(preprocessor.pixelValues(image));
+        return new Pixels(preprocessor.pixelValues(image), image.getWidth(), image.getHeight());
     }
 
     @Override
@@ -117,6 +122,11 @@ public final class Florence2 implements VisionLanguageModel {
 
     /** The text the encoder reads for a task: its prompt (a task token or free text) through the processor's mapping. */
     String promptText(Task task) {
+        return prompts.construct(prompt(task));
+    }
+
+    /** A task's prompt: its own (a task token or free text), else the default task token of its name. */
+    private static String prompt(Task task) {
         String prompt = task.prompt();
         if (prompt == null || prompt.isBlank()) {
             prompt = DEFAULT_TASK_TOKENS.get(task.name());
@@ -124,7 +134,7 @@ public final class Florence2 implements VisionLanguageModel {
                 throw new IllegalArgumentException("--task " + task.name() + ": Florence-2 needs a prompt (a task token such as <OCR>, or text)");
             }
         }
-        return prompts.construct(prompt.strip());
+        return prompt.strip();
     }
 
     @Override
@@ -158,9 +168,9 @@ public final class Florence2 implements VisionLanguageModel {
                 ids[m] = promptIds.get(members.get(m));
                 imageOf[m] = images.get(queries.get(members.get(m)).image());
             }
-            List<Generation> generated = generateGroup(features, perImage, imageOf, ids, options);
+            List<GeneratedSequence> generated = generateGroup(features, perImage, imageOf, ids, options);
             for (int m = 0; m < members.size(); m++) {
-                out[members.get(m)] = generated.get(m);
+                out[members.get(m)] = answer(queries.get(members.get(m)), generated.get(m));
             }
         }
         return List.of(out);
@@ -179,9 +189,17 @@ public final class Florence2 implements VisionLanguageModel {
         }
     }
 
+    /** One generated sequence as the answer to its query: decoded, then post-processed for the query's task. */
+    Generation answer(Query query, GeneratedSequence g) {
+        Pixels image = (Pixels) query.image();
+        Florence2Regions.Answer answer = regions.parse(tokenizer.decode(g.ids(), false),
+                prompts.taskToken(prompt(query.task())), image.width(), image.height());
+        return new Generation(g.ids(), answer.text(), g.logProbs(), g.finishReason(), answer.regions());
+    }
+
     /** One batch of prompts of equal length: encoder once, then the shared generation loop. */
-    private List<Generation> generateGroup(float[] features, int perImage, int[] imageOf, long[][] promptIds,
-                                           GenerationOptions options) throws OrtException {
+    private List<GeneratedSequence> generateGroup(float[] features, int perImage, int[] imageOf, long[][] promptIds,
+                                                  GenerationOptions options) throws OrtException {
         int n = promptIds.length;
         int promptLength = promptIds[0].length;
         float[] promptEmbeds = embedder.embedFlat(promptIds);
@@ -206,19 +224,9 @@ public final class Florence2 implements VisionLanguageModel {
                 rowInputs.put("encoder_attention_mask", mask);
             }
             try (DecodingState state = decoder.startWithEmbeddings(embedder.embedFlat(start), n, 1, embedder, rowInputs)) {
-                List<Generation> out = new ArrayList<>(n);
-                for (GeneratedSequence g : Generator.generate(state, options, start)) {
-                    out.add(new Generation(g.ids(), postProcess(tokenizer.decode(g.ids(), false)), g.logProbs(),
-                            g.finishReason()));
-                }
-                return out;
+                return Generator.generate(state, options, start);
             }
         }
-    }
-
-    /** Florence2Processor.post_process_generation for pure-text tasks: {@code <s>} and {@code </s>} removed. */
-    static String postProcess(String decoded) {
-        return decoded.replace("<s>", "").replace("</s>", "").strip();
     }
 
     @Override

@@ -53,6 +53,23 @@ record Florence2Prompts(Map<String, String> withoutInputs, Map<String, String> w
         return text;
     }
 
+    /**
+     * The task token a prompt names, as {@link #construct} reads it: the prompt itself where it is a
+     * task without input, else the first task with input it contains; null for free text. The key of
+     * the answer's post-processing ({@link Florence2Regions}).
+     */
+    String taskToken(String text) {
+        if (withoutInputs.containsKey(text)) {
+            return text;
+        }
+        for (String task : withInput.keySet()) {
+            if (text.contains(task)) {
+                return task;
+            }
+        }
+        return null;
+    }
+
     private static Map<String, String> map(JsonNode node, Map<String, String> fallback) {
         if (!node.isObject()) {
             return fallback;
@@ -62,7 +79,7 @@ record Florence2Prompts(Map<String, String> withoutInputs, Map<String, String> w
         return out;
     }
 
-    private static Map<String, String> ordered(String... keysAndValues) {
+    static Map<String, String> ordered(String... keysAndValues) {
         Map<String, String> out = new LinkedHashMap<>();
         for (int i = 0; i < keysAndValues.length; i += 2) {
             out.put(keysAndValues[i], keysAndValues[i + 1]);
