@@ -135,11 +135,16 @@ public final class CaptionJob {
         }
         JavaRDD<Row> rows = toCompute.mapPartitions(new PartitionCaptioner(shipped, shippedConf, counters));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
-        if (reuse != null) {
-            fresh = reuse.reused().unionByName(fresh);
-        }
         Dataset<Row> earlier = hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
-        Dataset<Row> table = OutputTable.withChange(fresh, earlier);
+        Dataset<Row> table;
+        if (reuse == null) {
+            table = OutputTable.withChange(fresh, earlier);
+        } else {
+            // rows carried by file key are the earlier rows themselves; only the rest is compared
+            table = reuse.carried().withColumn(OutputTable.CHANGE, lit(OutputTable.UNCHANGED))
+                    .unionByName(OutputTable.withChange(reuse.reused().unionByName(fresh),
+                            earlier == null ? null : reuse.earlierCandidates(earlier)));
+        }
         Dataset<Row> removedNow = null;
         if (earlier != null) {
             // Earlier rows stay unless this run writes the same (image, task, prompt); the key set is

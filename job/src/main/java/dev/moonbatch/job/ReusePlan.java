@@ -20,10 +20,12 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.collect_list;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.when;
 
@@ -51,14 +53,35 @@ final class ReusePlan {
             .add("mtime", DataTypes.LongType, false);
     private static final StructType HASHED = WORK.add("sha", DataTypes.StringType, true);
 
+    /** Up to this many files left after the file-key match, their earlier rows are found by broadcasting their keys. */
+    static final long BROADCAST_KEYS_MAX = 500_000;
+
     /**
-     * @param reused    rows answered by earlier runs, in {@link ResultRow#SCHEMA}
+     * @param carried   rows of {@code results.parquet} reused by file key: the same row as before,
+     *                  so {@code unchanged} without comparing ({@link ResultRow#SCHEMA})
+     * @param reused    the other rows answered by earlier runs (checkpoints, same content): their
+     *                  {@code change} is still to be derived
      * @param toCompute the images and prompts left for the model
-     * @param hashed    the cached hashes (released after the run's write)
+     * @param hashed    the cached hashes of the files not matched by file key (released after the write)
      */
-    record Plan(Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed) {
+    record Plan(Dataset<Row> carried, Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed) {
         void release() {
             hashed.unpersist();
+        }
+
+        /**
+         * The rows of {@code earlier} that this run's non-carried rows can replace, for deriving their
+         * {@code change}: found by streaming {@code earlier} past a broadcast of those few keys, so a
+         * night of few changes never shuffles the whole earlier table (all of it past
+         * {@link #BROADCAST_KEYS_MAX} keys, where a join is cheaper).
+         */
+        Dataset<Row> earlierCandidates(Dataset<Row> earlier) {
+            if (hashed.count() > BROADCAST_KEYS_MAX) {
+                return earlier;
+            }
+            Dataset<Row> keys = hashed.select(col("path").as("c_path"), explode(col("prompts")).as("c_prompt"));
+            return earlier.join(broadcast(keys), earlier.col("image_path").equalTo(keys.col("c_path"))
+                    .and(earlier.col("prompt").eqNullSafe(keys.col("c_prompt"))), "left_semi");
         }
     }
 
@@ -79,24 +102,27 @@ final class ReusePlan {
      * may be null), with columns prefixed {@code p_}; null when there are none.
      */
     static Dataset<Row> prior(Dataset<Row> results, Dataset<Row> checkpoints, JobConfig config) {
-        Dataset<Row> all = results == null ? checkpoints
-                : checkpoints == null ? results : results.unionByName(checkpoints);
-        if (all == null) {
+        if (results == null && checkpoints == null) {
             return null;
         }
-        Dataset<Row> mine = all.filter(col("error").isNull().and(col("content_sha256").isNotNull())
+        Dataset<Row> tagged = results == null ? checkpoints.withColumn("_from_results", lit(false))
+                : checkpoints == null ? results.withColumn("_from_results", lit(true))
+                : results.withColumn("_from_results", lit(true)).unionByName(checkpoints.withColumn("_from_results", lit(false)));
+        Dataset<Row> mine = tagged.filter(col("error").isNull().and(col("content_sha256").isNotNull())
                         .and(col("task").equalTo(lit(config.task().name())))
                         .and(col("options").equalTo(lit(config.optionsKey()))))
                 .select(col("image_path").as("p_path"), col("prompt").as("p_prompt"), col("content_sha256").as("p_sha"),
                         col("file_size").as("p_size"), col("modified_ms").as("p_mtime"), col("width").as("p_width"),
                         col("height").as("p_height"), col("text").as("p_text"), col("regions").as("p_regions"), col("confidence").as("p_confidence"),
-                        col("min_token_prob").as("p_min"), col("finish_reason").as("p_finish"), col("run_id").as("p_run"));
+                        col("min_token_prob").as("p_min"), col("finish_reason").as("p_finish"), col("run_id").as("p_run"),
+                        col("_from_results").as("p_from_results"));
         return mine.isEmpty() ? null : mine;
     }
 
     static Plan plan(SparkSession spark, Dataset<Row> work, Dataset<Row> prior, JobConfig config, String model,
                      int partitions, SerializableConfiguration hadoopConf, RunCounters counters) {
         Dataset<Row> asked = work.select(col("path"), explode(col("prompts")).as("prompt"), col("size"), col("mtime"));
+        Dataset<Row> carried = null;
         Dataset<Row> reused = null;
         Dataset<Row> rest = asked;
         if (!config.verifyContent()) {
@@ -106,7 +132,9 @@ final class ReusePlan {
                     .and(asked.col("size").equalTo(byFile.col("p_size")))
                     .and(asked.col("mtime").equalTo(byFile.col("p_mtime")))
                     .and(asked.col("mtime").gt(0)), "left_outer"); // 0: a store that keeps no times
-            reused = rows(joined.filter(col("p_path").isNotNull()), config, model);
+            Dataset<Row> matchedFile = joined.filter(col("p_path").isNotNull());
+            carried = rows(matchedFile.filter(col("p_from_results")), config, model);
+            reused = rows(matchedFile.filter(not(col("p_from_results"))), config, model);
             rest = joined.filter(col("p_path").isNull()).select("path", "prompt", "size", "mtime");
         }
         JavaRDD<Row> hashedRows = rest.groupBy("path", "size", "mtime").agg(prompts().as("prompts"))
@@ -127,9 +155,14 @@ final class ReusePlan {
                 .repartition(partitions, col("sha"))
                 .javaRDD().map(r -> new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(4)), r.getLong(1),
                         r.getLong(2)));
-        Dataset<Row> counted = counters == null ? reused
-                : reused.mapPartitions(new CountRows(counters), Encoders.row(ResultRow.SCHEMA));
-        return new Plan(counted, toCompute, hashed);
+        if (carried == null) {
+            carried = spark.createDataFrame(List.of(), ResultRow.SCHEMA);
+        }
+        return new Plan(counted(carried, counters), counted(reused, counters), toCompute, hashed);
+    }
+
+    private static Dataset<Row> counted(Dataset<Row> rows, RunCounters counters) {
+        return counters == null ? rows : rows.mapPartitions(new CountRows(counters), Encoders.row(ResultRow.SCHEMA));
     }
 
     /** The prompts of a group, in an array; a null prompt is kept (collect_list alone would drop it). */
