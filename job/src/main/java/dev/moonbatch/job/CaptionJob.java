@@ -102,7 +102,7 @@ public final class CaptionJob {
                 explode(col("prompts")).as("k_prompt"));
         boolean hasResults = fs.exists(results);
         describe(String.format(Locale.ROOT, "moonbatch: look for earlier results of %,d listed files", images));
-        Dataset<Row> prior = config.resume() ? ReusePlan.prior(
+        ReusePlan.Prior prior = config.resume() ? ReusePlan.prior(
                 hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null,
                 Checkpoints.table(spark, out), config) : null;
         stages.put("list", seconds(t0));

@@ -98,10 +98,20 @@ final class ReusePlan {
     }
 
     /**
-     * Earlier successful rows of this task and options, from {@code results} and checkpoints (either
-     * may be null), with columns prefixed {@code p_}; null when there are none.
+     * Earlier successful rows of this task and options, columns prefixed {@code p_}.
+     *
+     * @param fromCheckpoints whether checkpoints of an interrupted run are among them: without them
+     *                        the rows come from {@code results.parquet} alone, which holds one row
+     *                        per image, task and prompt, so there is nothing to deduplicate
      */
-    static Dataset<Row> prior(Dataset<Row> results, Dataset<Row> checkpoints, JobConfig config) {
+    record Prior(Dataset<Row> rows, boolean fromCheckpoints) {
+    }
+
+    /**
+     * Earlier successful rows of this task and options, from {@code results} and checkpoints (either
+     * may be null); null when there are none.
+     */
+    static Prior prior(Dataset<Row> results, Dataset<Row> checkpoints, JobConfig config) {
         if (results == null && checkpoints == null) {
             return null;
         }
@@ -116,17 +126,19 @@ final class ReusePlan {
                         col("height").as("p_height"), col("text").as("p_text"), col("regions").as("p_regions"), col("confidence").as("p_confidence"),
                         col("min_token_prob").as("p_min"), col("finish_reason").as("p_finish"), col("run_id").as("p_run"),
                         col("_from_results").as("p_from_results"));
-        return mine.isEmpty() ? null : mine;
+        return mine.isEmpty() ? null : new Prior(mine, checkpoints != null);
     }
 
-    static Plan plan(SparkSession spark, Dataset<Row> work, Dataset<Row> prior, JobConfig config, String model,
+    static Plan plan(SparkSession spark, Dataset<Row> work, Prior earlierRows, JobConfig config, String model,
                      int partitions, SerializableConfiguration hadoopConf, RunCounters counters) {
+        Dataset<Row> prior = earlierRows.rows();
         Dataset<Row> asked = work.select(col("path"), explode(col("prompts")).as("prompt"), col("size"), col("mtime"));
         Dataset<Row> carried = null;
         Dataset<Row> reused = null;
         Dataset<Row> rest = asked;
         if (!config.verifyContent()) {
-            Dataset<Row> byFile = prior.dropDuplicates("p_path", "p_prompt", "p_size", "p_mtime");
+            Dataset<Row> byFile = earlierRows.fromCheckpoints() ? prior.dropDuplicates("p_path", "p_prompt", "p_size", "p_mtime")
+                    : prior;
             Dataset<Row> joined = asked.join(byFile, asked.col("path").equalTo(byFile.col("p_path"))
                     .and(asked.col("prompt").eqNullSafe(byFile.col("p_prompt")))
                     .and(asked.col("size").equalTo(byFile.col("p_size")))
@@ -142,7 +154,7 @@ final class ReusePlan {
                 .javaRDD().mapPartitions(new ContentHasher(hadoopConf, config.maxFileBytes(), counters));
         Dataset<Row> hashed = spark.createDataFrame(hashedRows, HASHED).persist(StorageLevel.MEMORY_AND_DISK());
 
-        Dataset<Row> byContent = prior.dropDuplicates("p_sha", "p_prompt");
+        Dataset<Row> byContent = knownContent(prior, hashed).dropDuplicates("p_sha", "p_prompt");
         Dataset<Row> hashedAsked = hashed.select(col("path"), explode(col("prompts")).as("prompt"), col("size"),
                 col("mtime"), col("sha"));
         Dataset<Row> matched = hashedAsked.join(byContent, hashedAsked.col("sha").equalTo(byContent.col("p_sha"))
@@ -163,6 +175,19 @@ final class ReusePlan {
 
     private static Dataset<Row> counted(Dataset<Row> rows, RunCounters counters) {
         return counters == null ? rows : rows.mapPartitions(new CountRows(counters), Encoders.row(ResultRow.SCHEMA));
+    }
+
+    /**
+     * The earlier rows whose content is among the hashed files': found by streaming the earlier rows
+     * past a broadcast of the few hashes (a night's changes), so the whole earlier table is neither
+     * shuffled nor deduplicated; all of it past {@link #BROADCAST_KEYS_MAX} files.
+     */
+    private static Dataset<Row> knownContent(Dataset<Row> prior, Dataset<Row> hashed) {
+        if (hashed.count() > BROADCAST_KEYS_MAX) {
+            return prior;
+        }
+        Dataset<Row> shas = hashed.filter(col("sha").isNotNull()).select(col("sha").as("k_sha")).distinct();
+        return prior.join(broadcast(shas), prior.col("p_sha").equalTo(shas.col("k_sha")), "left_semi");
     }
 
     /** The prompts of a group, in an array; a null prompt is kept (collect_list alone would drop it). */
