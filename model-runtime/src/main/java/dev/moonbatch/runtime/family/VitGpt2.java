@@ -12,6 +12,7 @@ import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.DeclaredInputs;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import dev.moonbatch.runtime.generate.GeneratedSequence;
@@ -119,7 +120,7 @@ public final class VitGpt2 implements VisionLanguageModel {
         int n = images.size();
         encoded.addAndGet(n);
         var pixels = preprocessor.batch(images.stream().map(p -> ((Pixels) p).values()).toList());
-        try (OnnxTensor pixelValues = Tensors.floats(Tensors.inputType(encoder, "pixel_values"), pixels, n, 3,
+        try (OnnxTensor pixelValues = DeclaredInputs.of(encoder).floats("pixel_values", pixels, n, 3,
                 preprocessor.height(), preprocessor.width());
              OrtSession.Result encoded = encoder.run(Map.of("pixel_values", pixelValues))) {
             OnnxTensor hidden = (OnnxTensor) encoded.get("last_hidden_state").orElseGet(() -> encoded.get(0));

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.generate.DeclaredInputs;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -68,7 +69,9 @@ public final class InvariantHoisting implements AutoCloseable {
             for (String name : perImage.getInputNames()) {
                 feed.put(name, perImageTensors.get(name));
             }
-            result = perImage.run(feed);
+            try (DeclaredInputs.Feed conformed = DeclaredInputs.of(perImage).conform(feed)) {
+                result = perImage.run(conformed.tensors());
+            }
             for (Map.Entry<String, OnnxValue> e : result) {
                 rows.put(e.getKey(), (OnnxTensor) e.getValue());
             }
