@@ -7,7 +7,7 @@ import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
-import dev.moonbatch.runtime.bundle.Precision;
+import dev.moonbatch.runtime.bundle.PrecisionChoice;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
@@ -71,7 +71,7 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "0", description = "Spark partitions; 0 = from the image count and parallelism (default).")
     int partitions;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 for every file (a missing one falls back to the nearest the bundle has, with a warning), or per file: vision=fp16,decoder=q4f16 (default ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--device", defaultValue = "cpu", description = "Where ONNX Runtime runs: cpu (default) or cuda[:N] (needs the -Pcuda build and CUDA 12 + cuDNN 9).")
@@ -264,10 +264,11 @@ public final class MoonbatchCli implements Callable<Integer> {
         search.validate();
         requireInput(input);
         requireOutput(output, input);
-        RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads)
+        RuntimeOptions wanted = new RuntimeOptions(PrecisionChoice.parse(precision), threads)
                 .withDevice(requireDevice(Device.parse(device, deviceFallback)));
         String modelDir = model != null ? model : defaultModel();
-        ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), runtime);
+        ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), wanted);
+        RuntimeOptions runtime = ModelLoader.resolve(bundle, wanted, w -> err.println("moonbatch: warning: " + w));
         Task resolved = resolveTask(bundle);
         int tokens = maxNewTokens != null ? maxNewTokens
                 : GenerationLengths.resolve(CaptionPrompts.load(home(System.getenv())), ModelLoader.familyOf(bundle), resolved,

@@ -59,7 +59,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         this.padPrefill = options.device().isGpu();
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options),
-                "onnx/" + options.precision().fileName(DECODER));
+                "onnx/" + bundle.onnx(DECODER, options.precision()).getFileName());
     }
 
     /** Runs the vision encoder and returns its (first) output, the feature rows, flat. */

@@ -88,7 +88,7 @@ public final class Florence2 implements VisionLanguageModel {
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         this.encoder = OrtSessions.open(bundle.onnx(ENCODER, options.precision()), options);
         this.encoderInputs = DeclaredInputs.of(encoder);
-        String decoderFile = "onnx/" + options.precision().fileName(DECODER);
+        String decoderFile = "onnx/" + bundle.onnx(DECODER, options.precision()).getFileName();
         this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options), decoderFile);
         if (!decoder.hasInput("inputs_embeds") || !decoder.hasInput("encoder_hidden_states")) {
             close();
