@@ -22,8 +22,9 @@ import java.util.stream.Stream;
  * neither Python nor extra committed weights are needed): a copy of the bundle in which every
  * {@code onnx/X.onnx} gets an {@code onnx/X_fp16.onnx} whose float32 graph inputs and outputs are
  * float16 — pixel values, inputs_embeds, encoder_hidden_states, past_key_values / present, logits,
- * image features — as the real {@code _fp16} exports declare them (transformers.js configs give
- * {@code kv_cache_dtype: float16} for them). A Cast follows each such input and precedes each such
+ * image features. The real exports' configs say as much for the KV cache ({@code transformers.js_config.
+ * kv_cache_dtype: {fp16: float16, q4f16: float16}} in SmolVLM's); the reference configs list no other
+ * declared IO, so every float boundary is made float16, the strictest case. A Cast follows each such input and precedes each such
  * output; the weights and math stay float32, so outputs differ from fp32 only by float16 rounding at
  * the boundaries. The same transform as {@code tools/bench-models/make_fp16_variant.py}.
  */

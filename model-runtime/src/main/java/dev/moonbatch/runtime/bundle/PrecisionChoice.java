@@ -72,7 +72,7 @@ public record PrecisionChoice(Precision others, Map<String, Precision> files) im
         try {
             return Precision.parse(text);
         } catch (IllegalArgumentException e) {
-            throw bad(whole, "a precision (" + Precision.labels() + ") where '" + text.strip() + "' is");
+            throw bad(whole, "a precision where '" + text.strip() + "' is");
         }
     }
 
