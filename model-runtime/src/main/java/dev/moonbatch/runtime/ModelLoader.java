@@ -96,12 +96,6 @@ public final class ModelLoader {
         return out.stream().sorted().distinct().toList();
     }
 
-    /**
-     * Loads on a thread of its own with a large stack. The first tokenizer in a JVM makes DJL probe
-     * for CUDA, which loads {@code libcudart} where one is installed; on a thread with the JVM's
-     * default 1 MB stack (a Spark task thread, say) that native code overflows the stack and kills
-     * the JVM without a trace. Session creation and graph rewriting get the same headroom.
-     */
     /** The family label of a bundle ({@code vit-gpt2}, {@code smolvlm}, {@code moondream2}). */
     public static String familyOf(ModelBundle bundle) {
         return family(bundle).label();
@@ -125,7 +119,13 @@ public final class ModelLoader {
 
     /**
      * Loads the model on the device {@link OrtSessions#place} picks on this machine for
-     * {@code options.device()} (the CPU after a permitted fallback).
+     * {@code options.device()} (the CPU after a permitted fallback), with the precision resolved
+     * ({@link #resolve}; fallbacks logged as warnings).
+     * <p>
+     * Loads on a thread of its own with a large stack. The first tokenizer in a JVM makes DJL probe
+     * for CUDA, which loads {@code libcudart} where one is installed; on a thread with the JVM's
+     * default 1 MB stack (a Spark task thread, say) that native code overflows the stack and kills
+     * the JVM without a trace. Session creation and graph rewriting get the same headroom.
      */
     public static VisionLanguageModel load(Path dir, RuntimeOptions options) {
         RuntimeOptions placed = options.withDevice(OrtSessions.place(options.device()).device());
