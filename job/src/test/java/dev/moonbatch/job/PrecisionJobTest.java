@@ -115,25 +115,6 @@ class PrecisionJobTest {
         assertFalse(Files.exists(tmp.resolve("o1")) || Files.exists(tmp.resolve("o2")));
     }
 
-    @Test
-    void theFingerprintIgnoresUnusedVariantsButNotTheLoadedFiles() throws Exception {
-        Path bundle = demoCopy("vit-gpt2-copy");
-        Path in = images(1);
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        String before = validateCaption(err, in, bundle).modelFingerprint();
-        Files.write(bundle.resolve("onnx/encoder_model_int8.onnx"), new byte[100]);
-        assertEquals(before, validateCaption(err, in, bundle).modelFingerprint(), "an unused variant changes nothing");
-        Files.write(bundle.resolve("onnx/decoder_model_merged.onnx_data"), new byte[100]);
-        assertNotEquals(before, validateCaption(err, in, bundle).modelFingerprint(), "the loaded file's external data counts");
-    }
-
-    private JobConfig validateCaption(ByteArrayOutputStream err, Path in, Path bundle) {
-        MoonbatchCli cli = new MoonbatchCli(new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
-        new CommandLine(cli).parseArgs("--input", in.toString(), "--output", tmp.resolve("unused").toString(), "--model",
-                bundle.toString());
-        return cli.validate();
-    }
-
     /** A vit-gpt2 copy that loads but cannot run: its preprocessor makes 200×200 pixels, the encoder takes 224×224. */
     private Path unrunnableBundle() throws Exception {
         Path copy = demoCopy("broken-vit-gpt2");
