@@ -6,6 +6,9 @@ the real `_fp16` exports whose config says kv_cache_dtype float16), logits, imag
 to float32 right after each input and a Cast to float16 right before each output. Weights and the math
 inside stay as they are, so outputs differ from fp32 only by the float16 rounding at the boundaries.
 
+The tests make the same variants at test time, without Python, with its Java twin
+`model-runtime/src/test/java/dev/moonbatch/runtime/Fp16Bundles.java`.
+
 This is what moonbatch's precision handling must cope with (files picked by suffix, tensors created in
 each input's declared dtype, KV caches kept in the decoder's dtype); it is not a faster model.
 

@@ -216,7 +216,7 @@ public final class CaptionJob {
         List<Row> counts = mine.groupBy(col(OutputTable.CHANGE), regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind"),
                         col("error").isNotNull().as("failed"), col("run_id").equalTo(lit(config.runId())).as("mine"))
                 .count().collectAsList();
-        long rowCount = 0, errors = 0, computed = 0;
+        long rowCount = 0, errors = 0, computed = 0, inferenceFailed = 0, inferenceSucceeded = 0;
         Map<String, Long> byKind = new java.util.TreeMap<>();
         Map<String, Long> changes = new LinkedHashMap<>();
         for (String c : List.of(OutputTable.NEW, OutputTable.CHANGED, OutputTable.UNCHANGED)) {
@@ -232,6 +232,11 @@ public final class CaptionJob {
             }
             if (r.getBoolean(3)) {
                 computed += n;
+                if (!r.getBoolean(2)) {
+                    inferenceSucceeded += n;
+                } else if (PartitionCaptioner.INFERENCE_FAILED.equals(r.getString(1))) {
+                    inferenceFailed += n;
+                }
             }
         }
         long removed = removedAny ? RunExports.removedBy(spark, output, config.runId()).count() : 0;
@@ -240,7 +245,8 @@ public final class CaptionJob {
         String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")" : config.task().prompt();
         double soFar = seconds(t0);
         RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
-                config.optionsKey(), images, rowCount, rowCount - errors, errors, computed, rowCount - computed,
+                config.optionsKey(), images, rowCount, rowCount - errors, errors, computed, inferenceFailed,
+                inferenceSucceeded, rowCount - computed,
                 counters.deduplicated().value(), removed, changes, byKind, counters.imageBytesRead().value(), 0,
                 counters.devicesByExecutor(), stages, soFar > 0 ? images / soFar : 0, results.toString(), null, null, null);
         describe("moonbatch: write results.csv, changes.csv and the review page");
@@ -251,7 +257,8 @@ public final class CaptionJob {
         double total = seconds(t0);
         stages.put("total", total);
         RunSummary summary = new RunSummary(draft.runId(), draft.model(), draft.task(), draft.prompt(), draft.options(),
-                draft.images(), draft.rows(), draft.captioned(), draft.errors(), draft.computed(), draft.reused(),
+                draft.images(), draft.rows(), draft.captioned(), draft.errors(), draft.computed(),
+                draft.inferenceFailed(), draft.inferenceSucceeded(), draft.reused(),
                 draft.deduplicated(), removed, changes, byKind, draft.imageBytesRead(), peakHeapMb(), draft.devices(),
                 stages, total > 0 ? images / total : 0, results.toString(),
                 files.resultsCsv(), files.changesCsv(), files.reviewPage());

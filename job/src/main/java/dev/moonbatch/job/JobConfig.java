@@ -37,11 +37,12 @@ public record JobConfig(String input, String output, String model, String modelF
 
     /**
      * The settings that change what the model writes; a row is reused only when they are equal.
-     * Batch size and threads are left out: they change speed, not text.
+     * Batch size and threads are left out: they change speed, not text. The precision is the resolved
+     * per-file choice ({@code fp16}, or {@code decoder_model_merged=q4f16,embed_tokens=fp16,…} when files differ).
      */
     public String optionsKey() {
         return String.format(Locale.ROOT, "model=%s;precision=%s;max_new_tokens=%d%s", modelFingerprint,
-                runtime.precision().name().toLowerCase(Locale.ROOT), maxNewTokens, search.key());
+                runtime.precision().key(), maxNewTokens, search.key());
     }
 
     /** The same run writing to {@code qualifiedOutput} (what executors get: a fully qualified path). */

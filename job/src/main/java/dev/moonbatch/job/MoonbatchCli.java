@@ -7,7 +7,7 @@ import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
-import dev.moonbatch.runtime.bundle.Precision;
+import dev.moonbatch.runtime.bundle.PrecisionChoice;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
 /**
  * {@code moonbatch}: caption a folder of images with a model bundle on Spark.
  * Exit codes: 0 done (even when some images failed: they have error rows), 2 bad configuration,
- * 1 the job itself failed.
+ * 1 the job itself failed, 3 inference failed on every row the run computed (summary.json is written).
  */
 @Command(name = "moonbatch", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Captions every image under --input with a vision-language model bundle and writes "
@@ -39,9 +39,12 @@ import java.util.concurrent.Callable;
                 "Every option can also come from the environment (MOONBATCH_BATCH_SIZE=16 for --batch-size) or "
                         + "from the config file (batch-size = 16). Precedence: command line, then environment, "
                         + "then config file, then the defaults shown."},
-        footer = {"", "Exit codes: 0 the job ran (failed images have error rows), 2 bad configuration, 1 the job failed."})
+        footer = {"", "Exit codes: 0 the job ran (failed images have error rows), 2 bad configuration, 1 the job failed, "
+                + "3 inference failed on every row the run computed (the outputs and summary.json are still written)."})
 public final class MoonbatchCli implements Callable<Integer> {
     static final int CONFIG_ERROR = 2;
+    /** The model failed on every row it ran on ({@link RunSummary#everyInferenceFailed()}). */
+    static final int EVERY_INFERENCE_FAILED = 3;
     /** Files larger than this are not read at all (an image this big is refused by pixel count anyway). */
     static final long MAX_FILE_BYTES = 512L << 20;
 
@@ -71,7 +74,7 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "0", description = "Spark partitions; 0 = from the image count and parallelism (default).")
     int partitions;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 for every file (a missing one falls back to the nearest the bundle has, with a warning), or per file: vision=fp16,decoder=q4f16 (default ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--device", defaultValue = "cpu", description = "Where ONNX Runtime runs: cpu (default) or cuda[:N] (needs the -Pcuda build and CUDA 12 + cuDNN 9).")
@@ -196,6 +199,12 @@ public final class MoonbatchCli implements Callable<Integer> {
         try (SparkSession spark = SparkSessions.create(config.master())) {
             RunSummary summary = new CaptionJob(spark, withThreads(config, spark)).run();
             report(summary, spark);
+            if (summary.everyInferenceFailed()) {
+                err.println("moonbatch: inference failed on all " + summary.inferenceFailed() + " rows this run computed ("
+                        + firstInferenceError(spark, summary) + "); the model or its --precision variant cannot run here. "
+                        + "summary.json and the error rows are written");
+                return EVERY_INFERENCE_FAILED;
+            }
             return 0;
         } catch (IllegalArgumentException e) {
             err.println("moonbatch: " + e.getMessage());
@@ -264,10 +273,11 @@ public final class MoonbatchCli implements Callable<Integer> {
         search.validate();
         requireInput(input);
         requireOutput(output, input);
-        RuntimeOptions runtime = new RuntimeOptions(Precision.parse(precision), threads)
+        RuntimeOptions wanted = new RuntimeOptions(PrecisionChoice.parse(precision), threads)
                 .withDevice(requireDevice(Device.parse(device, deviceFallback)));
         String modelDir = model != null ? model : defaultModel();
-        ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), runtime);
+        ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), wanted);
+        RuntimeOptions runtime = ModelLoader.resolve(bundle, wanted, w -> err.println("moonbatch: warning: " + w));
         Task resolved = resolveTask(bundle);
         int tokens = maxNewTokens != null ? maxNewTokens
                 : GenerationLengths.resolve(CaptionPrompts.load(home(System.getenv())), ModelLoader.familyOf(bundle), resolved,
@@ -432,6 +442,16 @@ public final class MoonbatchCli implements Callable<Integer> {
         ThreadBudget budget = ThreadBudget.derive(cores, tasks, c.runtime().intraOpThreads(),
                 weights >= ThreadBudget.LARGE_MODEL_BYTES);
         return c.withRuntime(c.runtime().withIntraOpThreads(budget.threads())).withBudget(budget);
+    }
+
+    /** One of this run's inference errors, shortened, for the message of exit code 3. */
+    private static String firstInferenceError(SparkSession spark, RunSummary s) {
+        List<Row> one = spark.read().parquet(s.parquet())
+                .filter(org.apache.spark.sql.functions.col("run_id").equalTo(s.runId())
+                        .and(org.apache.spark.sql.functions.col("error").startsWith(PartitionCaptioner.INFERENCE_FAILED)))
+                .select("error").limit(1).collectAsList();
+        String e = one.isEmpty() ? PartitionCaptioner.INFERENCE_FAILED : one.get(0).getString(0).replaceAll("\\s+", " ");
+        return e.length() > 300 ? e.substring(0, 300) + "…" : e;
     }
 
     private void report(RunSummary s, SparkSession spark) {

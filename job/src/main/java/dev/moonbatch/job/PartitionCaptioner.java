@@ -46,6 +46,8 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
      * so every image costs exactly max_new_tokens steps, as in the raw loop and transformers.js legs.
      */
     static final String BENCH_IGNORE_EOS = "moonbatch.bench.ignoreEos";
+    /** The error kind of a row whose image was fine but whose model call failed. */
+    static final String INFERENCE_FAILED = "INFERENCE_FAILED";
 
     private final JobConfig config;
     private final SerializableConfiguration hadoopConf;
@@ -401,7 +403,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             List<Image> images = answers.stream().map(a -> a.image).distinct().toList();
             if (images.size() == 1) {
                 for (Answer a : answers) {
-                    a.error = "INFERENCE_FAILED: " + batchFailure;
+                    a.error = INFERENCE_FAILED + ": " + batchFailure;
                     a.computed = true;
                 }
                 LOG.warn("inference failed for {}", images.get(0).item.path(), batchFailure);

@@ -8,6 +8,8 @@ import java.util.Map;
  * @param images       image files listed under the input
  * @param rows         rows of this run's task and prompt in the output (= images)
  * @param computed     rows the model computed in this run (including error rows)
+ * @param inferenceFailed rows of this run whose inference failed ({@code INFERENCE_FAILED})
+ * @param inferenceSucceeded rows of this run that got text
  * @param reused       rows carried over from earlier runs (same content, model and options)
  * @param deduplicated rows answered from another file of the same content in this run, without inference
  * @param removed      rows whose image is gone from the input since the last run (moved to removed.parquet)
@@ -21,9 +23,17 @@ import java.util.Map;
  * @param csv          results.csv, or null when the results have more rows than --full-exports-max-rows
  */
 public record RunSummary(String runId, String model, String task, String prompt, String options,
-                         long images, long rows, long captioned, long errors, long computed, long reused,
+                         long images, long rows, long captioned, long errors, long computed,
+                         long inferenceFailed, long inferenceSucceeded, long reused,
                          long deduplicated, long removed, Map<String, Long> changes,
                          Map<String, Long> errorsByKind, long imageBytesRead, long driverPeakHeapMb,
                          Map<String, String> devices, Map<String, Double> stageSeconds,
                          double imagesPerSecond, String parquet, String csv, String changesCsv, String reviewPage) {
+    /**
+     * The model failed on every row it ran on in this run and no row got text: a broken model or a
+     * precision variant that cannot run, not a few bad images. The CLI exits with {@code 3}.
+     */
+    public boolean everyInferenceFailed() {
+        return inferenceFailed > 0 && inferenceSucceeded == 0;
+    }
 }

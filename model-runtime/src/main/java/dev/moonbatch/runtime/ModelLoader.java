@@ -2,12 +2,16 @@ package dev.moonbatch.runtime;
 
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.bundle.PrecisionChoice;
 import dev.moonbatch.runtime.family.Blip2;
 import dev.moonbatch.runtime.family.DecoderOnlyVlms;
 import dev.moonbatch.runtime.family.Florence2;
 import dev.moonbatch.runtime.family.Moondream2;
 import dev.moonbatch.runtime.family.SmolVlm;
 import dev.moonbatch.runtime.family.VitGpt2;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,10 +22,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /** Opens a bundle and picks its family from {@code config.json}'s {@code model_type}. */
 public final class ModelLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
     /** A family: the ONNX components its bundle must have and how to build it. */
     private record Family(String label, boolean takesPrompts, List<String> components,
                           BiFunction<ModelBundle, RuntimeOptions, VisionLanguageModel> factory) {
@@ -48,8 +54,17 @@ public final class ModelLoader {
      */
     public static ModelBundle validate(Path dir, RuntimeOptions options) {
         ModelBundle bundle = ModelBundle.open(dir);
-        family(bundle).components().forEach(c -> bundle.onnx(c, options.precision()));
+        resolve(bundle, options, warning -> { });
         return bundle;
+    }
+
+    /**
+     * The options with the precision resolved to one file per component of this bundle's family
+     * ({@link ModelBundle#resolve}); {@code warn} gets one line per file that falls back. The driver
+     * resolves once, so executors load exactly those files and warn about nothing.
+     */
+    public static RuntimeOptions resolve(ModelBundle bundle, RuntimeOptions options, Consumer<String> warn) {
+        return options.withPrecision(bundle.resolve(family(bundle).components(), options.precision(), warn));
     }
 
     /**
@@ -62,13 +77,14 @@ public final class ModelLoader {
 
     /**
      * The ONNX files a load opens with these options, sorted: each component's graph file in the
-     * chosen precision and its external data ({@code X.onnx_data}, {@code X.onnx_data_1}, …), and
+     * resolved precision ({@link #resolve}) and its external data ({@code X.onnx_data}, {@code X.onnx_data_1}, …), and
      * nothing else of the folder (other variants, {@code .git/}, READMEs are not read).
      */
     public static List<Path> onnxFiles(ModelBundle bundle, RuntimeOptions options) {
+        PrecisionChoice chosen = resolve(bundle, options, warning -> { }).precision();
         List<Path> out = new ArrayList<>();
         for (String component : family(bundle).components()) {
-            Path graph = bundle.onnx(component, options.precision());
+            Path graph = bundle.onnx(component, chosen);
             String name = graph.getFileName().toString();
             try (Stream<Path> files = Files.list(graph.getParent())) {
                 files.filter(f -> f.getFileName().toString().equals(name) || f.getFileName().toString().startsWith(name + "_data"))
@@ -80,12 +96,6 @@ public final class ModelLoader {
         return out.stream().sorted().distinct().toList();
     }
 
-    /**
-     * Loads on a thread of its own with a large stack. The first tokenizer in a JVM makes DJL probe
-     * for CUDA, which loads {@code libcudart} where one is installed; on a thread with the JVM's
-     * default 1 MB stack (a Spark task thread, say) that native code overflows the stack and kills
-     * the JVM without a trace. Session creation and graph rewriting get the same headroom.
-     */
     /** The family label of a bundle ({@code vit-gpt2}, {@code smolvlm}, {@code moondream2}). */
     public static String familyOf(ModelBundle bundle) {
         return family(bundle).label();
@@ -109,15 +119,22 @@ public final class ModelLoader {
 
     /**
      * Loads the model on the device {@link OrtSessions#place} picks on this machine for
-     * {@code options.device()} (the CPU after a permitted fallback).
+     * {@code options.device()} (the CPU after a permitted fallback), with the precision resolved
+     * ({@link #resolve}; fallbacks logged as warnings).
+     * <p>
+     * Loads on a thread of its own with a large stack. The first tokenizer in a JVM makes DJL probe
+     * for CUDA, which loads {@code libcudart} where one is installed; on a thread with the JVM's
+     * default 1 MB stack (a Spark task thread, say) that native code overflows the stack and kills
+     * the JVM without a trace. Session creation and graph rewriting get the same headroom.
      */
     public static VisionLanguageModel load(Path dir, RuntimeOptions options) {
         RuntimeOptions placed = options.withDevice(OrtSessions.place(options.device()).device());
-        ModelBundle bundle = validate(dir, placed);
+        ModelBundle bundle = ModelBundle.open(dir);
+        RuntimeOptions resolved = resolve(bundle, placed, LOG::warn);
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread loader = new Thread(null, () -> {
             try {
-                outcome.set(family(bundle).factory().apply(bundle, placed));
+                outcome.set(family(bundle).factory().apply(bundle, resolved));
             } catch (RuntimeException | Error e) {
                 outcome.set(e);
             }

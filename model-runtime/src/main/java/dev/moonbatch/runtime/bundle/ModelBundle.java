@@ -6,7 +6,10 @@ import dev.moonbatch.runtime.generate.GenerationOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -120,7 +123,7 @@ public final class ModelBundle {
         Path file = dir.resolve("onnx").resolve(name);
         if (!Files.isRegularFile(file)) {
             throw new BundleException("model bundle lacks onnx/" + name + " (component '" + component
-                    + "' in precision " + precision.name().toLowerCase() + "); onnx/ has: " + onnxFiles());
+                    + "' in precision " + precision.label() + "); onnx/ has: " + onnxFiles());
         }
         return file;
     }
@@ -128,6 +131,44 @@ public final class ModelBundle {
     /** Those of {@link #METADATA_FILES} this bundle has, in that order. */
     public List<Path> metadataFiles() {
         return METADATA_FILES.stream().map(dir::resolve).filter(Files::isRegularFile).toList();
+    }
+
+    /** The ONNX file of a component in the precision a (resolved) choice gives it. */
+    public Path onnx(String component, PrecisionChoice choice) {
+        return onnx(component, choice.of(component));
+    }
+
+    /**
+     * The choice with every one of {@code components} named: a named file as asked (missing is an
+     * error), any other in the first of its {@link PrecisionChoice#candidates} that this bundle has,
+     * with one warning per file that falls back. A named file that is no component of this model is
+     * an error naming {@code --precision}.
+     */
+    public PrecisionChoice resolve(List<String> components, PrecisionChoice choice, Consumer<String> warn) {
+        for (String named : choice.files().keySet()) {
+            if (!components.contains(named)) {
+                throw new IllegalArgumentException("--precision: this model has no file '" + named + "'; expected one of "
+                        + String.join(", ", components));
+            }
+        }
+        Map<String, Precision> resolved = new LinkedHashMap<>();
+        for (String component : components) {
+            List<Precision> candidates = choice.candidates(component);
+            Precision wanted = candidates.get(0);
+            Precision found = candidates.stream()
+                    .filter(p -> Files.isRegularFile(dir.resolve("onnx").resolve(p.fileName(component))))
+                    .findFirst()
+                    .orElseThrow(() -> new BundleException("model bundle lacks onnx/" + wanted.fileName(component)
+                            + " (component '" + component + "' in precision " + wanted.label()
+                            + (candidates.size() > 1 ? ", nor in " + candidates.subList(1, candidates.size()).stream()
+                            .map(Precision::label).toList() : "") + "); onnx/ has: " + onnxFiles()));
+            if (found != wanted) {
+                warn.accept("--precision " + wanted.label() + ": " + name() + " has no onnx/" + wanted.fileName(component)
+                        + "; loading onnx/" + found.fileName(component) + " (" + found.label() + ", the nearest it has)");
+            }
+            resolved.put(component, found);
+        }
+        return new PrecisionChoice(choice.others(), resolved);
     }
 
     private List<String> onnxFiles() {

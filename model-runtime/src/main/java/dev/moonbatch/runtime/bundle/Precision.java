@@ -1,6 +1,7 @@
 package dev.moonbatch.runtime.bundle;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -28,6 +29,30 @@ public enum Precision {
         return suffix;
     }
 
+    /** The lower-case name used on the command line and in output rows ({@code fp16}, {@code q4f16}). */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The variants tried, in order, when a bundle lacks a file in this precision and the user named
+     * none for it: the nearest weight size first (the other encoding of as many bits), then wider
+     * weights, ending at fp32; q4f16 tries fp16 before fp32 to keep the float16 interface. fp32 has
+     * no fallback: it is the reference every export has unless it was trimmed on purpose.
+     */
+    public List<Precision> fallbacks() {
+        return switch (this) {
+            case FP32 -> List.of();
+            case FP16 -> List.of(FP32);
+            case Q4F16 -> List.of(Q4, FP16, FP32);
+            case Q4 -> List.of(BNB4, QUANTIZED, FP32);
+            case BNB4 -> List.of(Q4, QUANTIZED, FP32);
+            case INT8 -> List.of(QUANTIZED, UINT8, FP32);
+            case UINT8 -> List.of(QUANTIZED, INT8, FP32);
+            case QUANTIZED -> List.of(UINT8, INT8, FP32);
+        };
+    }
+
     /** File name of a component in this precision, e.g. {@code encoder_model_fp16.onnx}. */
     public String fileName(String component) {
         return component + suffix + ".onnx";
@@ -35,12 +60,15 @@ public enum Precision {
 
     public static Precision parse(String value) {
         for (Precision p : values()) {
-            if (p.name().equalsIgnoreCase(value)) {
+            if (p.name().equalsIgnoreCase(value.strip())) {
                 return p;
             }
         }
-        throw new IllegalArgumentException("--precision: expected one of "
-                + Arrays.stream(values()).map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", "))
-                + " but got '" + value + "'");
+        throw new IllegalArgumentException("--precision: expected one of " + labels() + " but got '" + value + "'");
+    }
+
+    /** {@code fp32, fp16, …} for messages. */
+    public static String labels() {
+        return Arrays.stream(values()).map(Precision::label).collect(Collectors.joining(", "));
     }
 }

@@ -11,6 +11,7 @@ import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.DeclaredInputs;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import dev.moonbatch.runtime.generate.GeneratedSequence;
@@ -43,6 +44,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     protected final ModelBundle bundle;
     protected final TextTokenizer tokenizer;
     protected final OrtSession vision;
+    private final DeclaredInputs visionInputs;
     private final TokenEmbedder embedder;
     private final MergedDecoder decoder;
     private final AtomicLong encoded = new AtomicLong();
@@ -53,25 +55,23 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         this.bundle = bundle;
         this.tokenizer = tokenizer;
         this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
+        this.visionInputs = DeclaredInputs.of(vision);
         this.padPrefill = options.device().isGpu();
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options),
-                "onnx/" + options.precision().fileName(DECODER));
+                "onnx/" + bundle.onnx(DECODER, options.precision()).getFileName());
     }
 
     /** Runs the vision encoder and returns its (first) output, the feature rows, flat. */
     protected final float[] visionFeatures(Map<String, OnnxTensor> inputs) throws OrtException {
         try (OrtSession.Result result = vision.run(inputs)) {
-            FloatBuffer features = ((OnnxTensor) result.get(0)).getFloatBuffer();
-            float[] out = new float[features.remaining()];
-            features.get(out);
-            return out;
+            return Tensors.floatArray((OnnxTensor) result.get(0));
         }
     }
 
     /** A {@code pixel_values} tensor in the dtype the vision encoder declares (float16 in {@code _fp16} exports). */
     protected final OnnxTensor pixelValues(FloatBuffer values, long... shape) throws OrtException {
-        return Tensors.floats(Tensors.inputType(vision, "pixel_values"), values, shape);
+        return visionInputs.floats("pixel_values", values, shape);
     }
 
     /** Image features of one prepared image: rows × hidden, flat. */

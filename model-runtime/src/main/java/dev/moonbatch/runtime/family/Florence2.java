@@ -14,6 +14,7 @@ import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.Json;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.DeclaredInputs;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import dev.moonbatch.runtime.generate.GeneratedSequence;
@@ -63,8 +64,10 @@ public final class Florence2 implements VisionLanguageModel {
     private final Florence2Prompts prompts;
     private final Florence2Regions regions;
     private final OrtSession vision;
+    private final DeclaredInputs visionInputs;
     private final TokenEmbedder embedder;
     private final OrtSession encoder;
+    private final DeclaredInputs encoderInputs;
     private final MergedDecoder decoder;
     private final long startToken;
     private final AtomicLong encoded = new AtomicLong();
@@ -81,9 +84,11 @@ public final class Florence2 implements VisionLanguageModel {
         }
         this.tokenizer = TextTokenizer.load(bundle);
         this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
+        this.visionInputs = DeclaredInputs.of(vision);
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         this.encoder = OrtSessions.open(bundle.onnx(ENCODER, options.precision()), options);
-        String decoderFile = "onnx/" + options.precision().fileName(DECODER);
+        this.encoderInputs = DeclaredInputs.of(encoder);
+        String decoderFile = "onnx/" + bundle.onnx(DECODER, options.precision()).getFileName();
         this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options), decoderFile);
         if (!decoder.hasInput("inputs_embeds") || !decoder.hasInput("encoder_hidden_states")) {
             close();
@@ -180,12 +185,10 @@ public final class Florence2 implements VisionLanguageModel {
     private float[] visionFeatures(List<PreparedImage> distinct) throws OrtException {
         encoded.addAndGet(distinct.size());
         FloatBuffer pixels = preprocessor.batch(distinct.stream().map(p -> ((Pixels) p).values()).toList());
-        try (OnnxTensor pixelValues = Tensors.floats(pixels, distinct.size(), 3, preprocessor.height(), preprocessor.width());
+        try (OnnxTensor pixelValues = visionInputs.floats("pixel_values", pixels, distinct.size(), 3, preprocessor.height(),
+                preprocessor.width());
              OrtSession.Result result = vision.run(Map.of("pixel_values", pixelValues))) {
-            FloatBuffer buffer = ((OnnxTensor) result.get(0)).getFloatBuffer();
-            float[] out = new float[buffer.remaining()];
-            buffer.get(out);
-            return out;
+            return Tensors.floatArray((OnnxTensor) result.get(0));
         }
     }
 
@@ -214,7 +217,7 @@ public final class Florence2 implements VisionLanguageModel {
         }
         long[][] start = new long[n][];
         Arrays.fill(start, new long[] {startToken});
-        try (OnnxTensor embeds = Tensors.floats(FloatBuffer.wrap(inputs), n, length, hidden);
+        try (OnnxTensor embeds = encoderInputs.floats("inputs_embeds", FloatBuffer.wrap(inputs), n, length, hidden);
              OnnxTensor mask = Tensors.ones(n, length);
              OrtSession.Result encoded = encoder.run(Map.of("inputs_embeds", embeds, "attention_mask", mask))) {
             OnnxTensor states = (OnnxTensor) encoded.get("last_hidden_state").orElseGet(() -> encoded.get(0));

@@ -12,6 +12,7 @@ import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.DeclaredInputs;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 import dev.moonbatch.runtime.generate.GeneratedSequence;
@@ -46,6 +47,7 @@ public final class VitGpt2 implements VisionLanguageModel {
     private final ImagePreprocessor preprocessor;
     private final TextTokenizer tokenizer;
     private final OrtSession encoder;
+    private final DeclaredInputs encoderInputs;
     private final MergedDecoder decoder;
     private final AtomicLong encoded = new AtomicLong();
     private final InvariantHoisting hoisting;
@@ -57,6 +59,7 @@ public final class VitGpt2 implements VisionLanguageModel {
         var decoderFile = bundle.onnx(DECODER, options.precision());
         this.tokenizer = TextTokenizer.load(bundle);
         this.encoder = OrtSessions.open(encoderFile, options);
+        this.encoderInputs = DeclaredInputs.of(encoder);
         this.hoisting = InvariantHoisting.open(decoderFile, options, Set.of("encoder_hidden_states"));
         this.decoder = new MergedDecoder(hoisting.decoder(), "onnx/" + decoderFile.getFileName());
         if (!encoder.getInputNames().contains("pixel_values")) {
@@ -119,7 +122,7 @@ public final class VitGpt2 implements VisionLanguageModel {
         int n = images.size();
         encoded.addAndGet(n);
         var pixels = preprocessor.batch(images.stream().map(p -> ((Pixels) p).values()).toList());
-        try (OnnxTensor pixelValues = Tensors.floats(Tensors.inputType(encoder, "pixel_values"), pixels, n, 3,
+        try (OnnxTensor pixelValues = encoderInputs.floats("pixel_values", pixels, n, 3,
                 preprocessor.height(), preprocessor.width());
              OrtSession.Result encoded = encoder.run(Map.of("pixel_values", pixelValues))) {
             OnnxTensor hidden = (OnnxTensor) encoded.get("last_hidden_state").orElseGet(() -> encoded.get(0));

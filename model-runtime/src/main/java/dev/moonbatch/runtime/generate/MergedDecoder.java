@@ -30,7 +30,8 @@ public final class MergedDecoder implements AutoCloseable {
     private final OrtSession session;
     private final Map<String, NodeInfo> pastInputs = new LinkedHashMap<>();
     private final Set<String> inputNames;
-    /** The declared dtype of {@code inputs_embeds} (float16 in {@code _fp16} exports). */
+    /** The declared dtypes of the inputs ({@code inputs_embeds}, the KV cache, {@code encoder_hidden_states}: float16 in {@code _fp16} exports). */
+    private final DeclaredInputs declared;
     private final ai.onnxruntime.OnnxJavaType embedsType;
 
     public MergedDecoder(OrtSession session, String file) {
@@ -38,7 +39,8 @@ public final class MergedDecoder implements AutoCloseable {
         try {
             Map<String, NodeInfo> inputs = session.getInputInfo();
             this.inputNames = inputs.keySet();
-            this.embedsType = Tensors.inputType(session, INPUTS_EMBEDS);
+            this.declared = DeclaredInputs.of(session);
+            this.embedsType = declared.type(INPUTS_EMBEDS);
             inputs.forEach((name, info) -> {
                 if (name.startsWith(PAST_PREFIX)) {
                     pastInputs.put(name, info);
@@ -113,7 +115,7 @@ public final class MergedDecoder implements AutoCloseable {
             throw new IllegalStateException("this decoder takes input_ids: start it with start");
         }
         int hidden = promptEmbeds.length / (batch * length);
-        return new State(b -> Tensors.floats(embedsType, java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
+        return new State(b -> declared.floats(INPUTS_EMBEDS, java.nio.FloatBuffer.wrap(promptEmbeds), batch, length, hidden),
                 batch, length, embedder, rowInputs);
     }
 
@@ -142,12 +144,12 @@ public final class MergedDecoder implements AutoCloseable {
             throw new IllegalStateException("this decoder has no attention_mask input, so prompts of different "
                     + "lengths cannot share a batch");
         }
-        return new State(new RaggedPrompts(rowEmbeds, lengths, hidden, padPrefill, embedsType), embedder);
+        return new State(new RaggedPrompts(rowEmbeds, lengths, hidden, padPrefill, declared), embedder);
     }
 
     /** Prompts of possibly different lengths as inputs_embeds rows. */
     private record RaggedPrompts(List<float[]> rows, int[] lengths, int hidden, boolean padPrefill,
-                                 ai.onnxruntime.OnnxJavaType type) {
+                                 DeclaredInputs declared) {
         int maxLength() {
             return java.util.Arrays.stream(lengths).max().orElse(0);
         }
@@ -176,7 +178,7 @@ public final class MergedDecoder implements AutoCloseable {
                 buffer.position((i * len + len - lengths[chunk[i]]) * hidden);
                 buffer.put(row);
             }
-            return Tensors.floats(type, buffer.rewind(), chunk.length, len, hidden);
+            return declared.floats(INPUTS_EMBEDS, buffer.rewind(), chunk.length, len, hidden);
         }
 
         /** Left padding of each row of a chunk. */
@@ -239,12 +241,27 @@ public final class MergedDecoder implements AutoCloseable {
             if (ragged != null) {
                 return prefillRagged();
             }
+            conformRowInputs();
             for (Map.Entry<String, NodeInfo> e : pastInputs.entrySet()) {
                 OnnxTensor empty = Tensors.emptyPast(e.getValue(), batch);
                 owned.add(empty);
                 past.put(e.getKey(), empty);
             }
             return run(prompt.make(batch), promptLength, false);
+        }
+
+        /**
+         * Row inputs in this decoder's declared dtypes, converted once for all steps: with a per-file
+         * precision choice the encoder's {@code encoder_hidden_states} may be float32 and the decoder's float16.
+         */
+        private void conformRowInputs() throws OrtException {
+            for (Map.Entry<String, OnnxTensor> e : rowInputs.entrySet()) {
+                OnnxTensor t = declared.conform(e.getKey(), e.getValue());
+                if (t != e.getValue()) {
+                    owned.add(t);
+                    e.setValue(t);
+                }
+            }
         }
 
         @Override

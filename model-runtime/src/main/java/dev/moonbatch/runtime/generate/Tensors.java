@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.platform.Fp16Conversions;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -142,28 +143,34 @@ public final class Tensors {
     }
 
     /**
-     * A float tensor in the dtype a session declares for the input it feeds: float32 as is, float16
-     * (the {@code _fp16} / {@code _q4f16} exports' inputs) converted.
+     * A float tensor of element type {@code type}: float32 as is, float16 / bfloat16 converted.
+     * Families do not call this with a type of their own: {@link DeclaredInputs} picks the type a
+     * session declares.
      */
-    public static OnnxTensor floats(OnnxJavaType type, FloatBuffer data, long... shape) throws OrtException {
-        if (type == OnnxJavaType.FLOAT16) {
-            return OnnxTensor.createTensor(env(), ai.onnxruntime.platform.Fp16Conversions.convertFloatBufferToFp16Buffer(data),
-                    shape, OnnxJavaType.FLOAT16);
-        }
-        if (type != OnnxJavaType.FLOAT && type != null) {
-            throw new IllegalArgumentException("cannot feed float values to an input of type " + type);
-        }
-        return floats(data, shape);
+    static OnnxTensor floats(OnnxJavaType type, FloatBuffer data, long... shape) throws OrtException {
+        return switch (type) {
+            case FLOAT -> floats(data, shape);
+            case FLOAT16 -> OnnxTensor.createTensor(env(), Fp16Conversions.convertFloatBufferToFp16Buffer(data), shape,
+                    OnnxJavaType.FLOAT16);
+            case BFLOAT16 -> OnnxTensor.createTensor(env(), Fp16Conversions.convertFloatBufferToBf16Buffer(data), shape,
+                    OnnxJavaType.BFLOAT16);
+            default -> throw new IllegalArgumentException("cannot feed float values to an input of type " + type);
+        };
     }
 
-    /** The element type a session declares for one of its inputs (FLOAT if it is not a tensor or not there). */
-    public static OnnxJavaType inputType(ai.onnxruntime.OrtSession session, String input) {
-        try {
-            NodeInfo info = session.getInputInfo().get(input);
-            return info != null && info.getInfo() instanceof TensorInfo t ? t.type : OnnxJavaType.FLOAT;
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot read the inputs of a session: " + e.getMessage(), e);
+    static boolean isFloat(OnnxJavaType type) {
+        return type == OnnxJavaType.FLOAT || type == OnnxJavaType.FLOAT16 || type == OnnxJavaType.BFLOAT16;
+    }
+
+    /** A float32, float16 or bfloat16 tensor's values as float32 (an fp16 export's outputs are float16). */
+    public static float[] floatArray(OnnxTensor tensor) {
+        if (!isFloat(tensor.getInfo().type)) {
+            throw new IllegalArgumentException("expected a float tensor but got " + tensor.getInfo().type);
         }
+        FloatBuffer buffer = tensor.getFloatBuffer();
+        float[] out = new float[buffer.remaining()];
+        buffer.get(out);
+        return out;
     }
 
     public static OnnxTensor floats(FloatBuffer data, long... shape) throws OrtException {

@@ -23,10 +23,7 @@ public final class TokenEmbedder implements AutoCloseable {
     public float[] embedFlat(long[][] ids) throws OrtException {
         try (OnnxTensor input = Tensors.longs(ids);
              OrtSession.Result result = session.run(Map.of("input_ids", input))) {
-            FloatBuffer buffer = ((OnnxTensor) result.get(0)).getFloatBuffer();
-            float[] out = new float[buffer.remaining()];
-            buffer.get(out);
-            return out;
+            return Tensors.floatArray((OnnxTensor) result.get(0));
         }
     }
 

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.generate.DeclaredInputs;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -22,10 +23,13 @@ import java.util.Set;
 public final class InvariantHoisting implements AutoCloseable {
     private final OrtSession decoder;
     private final OrtSession perImage;
+    /** The per-image graph's input dtypes: it may be float32 where the encoder feeding it is float16. */
+    private final DeclaredInputs perImageInputs;
 
     private InvariantHoisting(OrtSession decoder, OrtSession perImage) {
         this.decoder = decoder;
         this.perImage = perImage;
+        this.perImageInputs = perImage == null ? null : DeclaredInputs.of(perImage);
     }
 
     /**
@@ -68,7 +72,9 @@ public final class InvariantHoisting implements AutoCloseable {
             for (String name : perImage.getInputNames()) {
                 feed.put(name, perImageTensors.get(name));
             }
-            result = perImage.run(feed);
+            try (DeclaredInputs.Feed conformed = perImageInputs.conform(feed)) {
+                result = perImage.run(conformed.tensors());
+            }
             for (Map.Entry<String, OnnxValue> e : result) {
                 rows.put(e.getKey(), (OnnxTensor) e.getValue());
             }
