@@ -14,6 +14,8 @@ import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.generate.GenerationOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.OptionSpec;
@@ -42,7 +44,7 @@ import java.util.concurrent.Callable;
  * per line; the image is prepared once and, as the families keep the last image's features,
  * vision-encoded once for all of them.
  */
-@Command(name = "ask", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "moonbatch ask", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Answers questions about one image with a model bundle, without Spark: --prompt TEXT answers "
                 + "one question; without it, questions are read from stdin one per line (on a terminal: type a "
                 + "question, get its answer, an empty line or 'exit' ends); with no question at all it gives the "
@@ -53,6 +55,7 @@ import java.util.concurrent.Callable;
                         + "the job's built-in defaults."},
         footer = {"", "Exit codes: 0 answered, 2 bad option (missing or unreadable image, missing model, ...), 1 failure."})
 final class AskCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(AskCommand.class);
     /** The options whose defaults come from the job's (env, config file, then its built-in default). */
     static final List<String> SHARED_WITH_JOB = List.of("--model", "--max-new-tokens", "--precision", "--device",
             "--device-fallback", "--threads", "--max-megapixels", "--mode", "--num-beams", "--length-penalty",
@@ -313,7 +316,9 @@ final class AskCommand implements Callable<Integer> {
     private void answer(VisionLanguageModel vlm, PreparedImage prepared, Plan plan, Task t) throws Exception {
         GenerationOptions options = plan.search().optionsFor(vlm,
                 GenerationLengths.forTask(maxNewTokens, plan.model().bundle(), t, mode, home));
+        long start = System.nanoTime();
         Generation g = vlm.generate(List.of(new Query(prepared, t)), options).get(0);
+        LOG.debug("answered in {} ms", (System.nanoTime() - start) / 1_000_000); // bench/ask-latency.sh reads it
         out.println(json ? jsonLine(t, g) : textLine(g));
         out.flush();
     }
