@@ -10,6 +10,7 @@ import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
+import dev.moonbatch.runtime.Region;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.BundleException;
@@ -74,7 +75,8 @@ final class AskCommand implements Callable<Integer> {
     @Option(names = "--task", description = "query (default: each question), caption or ocr (answered once, with --prompt or the family's prompt).")
     String task;
 
-    @Option(names = "--json", description = "Each answer as one JSON object: image, task, prompt, text, confidence, min_token_prob, finish_reason.")
+    @Option(names = "--json", description = "Each answer as one JSON object: image, task, prompt, text, confidence, min_token_prob, finish_reason "
+            + "(and regions for Florence-2 region tasks).")
     boolean json;
 
     @Option(names = "--config", description = "Properties file of settings, as for the job (default: $MOONBATCH_CONFIG, else conf/moonbatch.properties).")
@@ -339,6 +341,15 @@ final class AskCommand implements Callable<Integer> {
         putFinite(node, "confidence", g.confidence());
         putFinite(node, "min_token_prob", g.minTokenProb());
         node.put("finish_reason", g.finishReason().label());
+        if (!g.regions().isEmpty()) { // Florence-2 region tasks: labels and boxes in pixels of the image
+            var regions = node.putArray("regions");
+            for (Region r : g.regions()) {
+                var box = regions.addObject().put("label", r.label()).putArray("box");
+                for (float v : r.box()) {
+                    box.add(v);
+                }
+            }
+        }
         return node.toString();
     }
 
