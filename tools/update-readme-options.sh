@@ -15,3 +15,4 @@ replace() {  # $1 = marker text (the command), rest = arguments for run.sh
 }
 replace "./run.sh --help" --help
 replace "./run.sh review --help" review --help
+replace "./run.sh ask --help" ask --help

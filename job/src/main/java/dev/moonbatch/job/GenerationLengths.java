@@ -1,6 +1,8 @@
 package dev.moonbatch.job;
 
+import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.Task;
+import dev.moonbatch.runtime.bundle.ModelBundle;
 
 import java.util.List;
 import java.util.OptionalInt;
@@ -31,6 +33,17 @@ final class GenerationLengths {
 
     /** Where a default came from, for {@code --help}-style explanations and logs. */
     record Choice(int maxNewTokens, String source) {
+    }
+
+    /**
+     * The limit a task generates with: {@code --max-new-tokens} where given, else {@link #resolve} from
+     * the bundle and {@code conf/prompts.properties} (under {@code home}, may be null). The job and
+     * {@code moonbatch ask} both take it from here.
+     */
+    static int forTask(Integer flag, ModelBundle bundle, Task task, String mode, String home) {
+        return flag != null ? flag
+                : resolve(CaptionPrompts.load(home), ModelLoader.familyOf(bundle), task, mode, bundle.declaredMaxNewTokens())
+                .maxNewTokens();
     }
 
     static Choice resolve(Properties conf, String family, Task task, String mode, OptionalInt fromBundle) {

@@ -1,5 +1,6 @@
 package dev.moonbatch.job;
 
+import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.generate.GenerationOptions;
 
 import java.io.Serializable;
@@ -11,6 +12,14 @@ import java.util.List;
  */
 public record GenerationOverrides(Integer numBeams, Double lengthPenalty, String earlyStopping,
                                   Integer noRepeatNgramSize, Double repetitionPenalty) implements Serializable {
+
+    /**
+     * The options a model generates with: its bundle's generation config with this token limit, then
+     * these overrides. The job and {@code moonbatch ask} both take their options from here.
+     */
+    public GenerationOptions optionsFor(VisionLanguageModel model, int maxNewTokens) {
+        return apply(model.options(maxNewTokens));
+    }
 
     public GenerationOptions apply(GenerationOptions base) {
         GenerationOptions o = base;

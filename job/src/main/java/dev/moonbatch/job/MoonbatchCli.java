@@ -1,13 +1,11 @@
 package dev.moonbatch.job;
 
-import dev.moonbatch.runtime.Device;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.bundle.BundleException;
 import dev.moonbatch.runtime.bundle.ModelBundle;
-import dev.moonbatch.runtime.bundle.PrecisionChoice;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
@@ -156,6 +154,10 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (args.length > 0 && args[0].equals("review")) {
             return ReviewCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
         }
+        if (args.length > 0 && args[0].equals("ask")) {
+            return AskCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.in, System.console() != null,
+                    out, err, env);
+        }
         CommandLine cli = new CommandLine(new MoonbatchCli(out, err));
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
@@ -171,7 +173,7 @@ public final class MoonbatchCli implements Callable<Integer> {
     }
 
     /** The --config value, read before parsing because it decides the other options' defaults. */
-    private static String configArgument(String[] args) {
+    static String configArgument(String[] args) {
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--config") && i + 1 < args.length) {
                 return args[i + 1];
@@ -183,7 +185,12 @@ public final class MoonbatchCli implements Callable<Integer> {
         return null;
     }
 
-    private static String home(Map<String, String> env) {
+    /** --max-megapixels as the pixel limit of the image decoder. */
+    static long maxPixels(double megapixels) {
+        return (long) (megapixels * 1_000_000);
+    }
+
+    static String home(Map<String, String> env) {
         return System.getProperty("moonbatch.home", env.get("MOONBATCH_HOME"));
     }
 
@@ -258,12 +265,8 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (!(maxMegapixels > 0)) {
             throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
         }
-        if (!List.of(Task.CAPTION, Task.QUERY, Task.OCR).contains(task)) {
-            throw new IllegalArgumentException("--task: expected one of [caption, query, ocr] but got '" + task + "'");
-        }
-        if (!List.of("short", "normal", "detailed").contains(mode)) {
-            throw new IllegalArgumentException("--mode: expected one of [short, normal, detailed] but got '" + mode + "'");
-        }
+        TaskOptions asked = new TaskOptions(task, mode, prompt);
+        asked.validate();
         if (master != null && !master.matches("(local(\\[(\\*|\\d+)(,\\d+)?])?|local-cluster\\[.+]|spark://.+|yarn|k8s://.+|mesos://.+)")) {
             throw new IllegalArgumentException("--master: expected local, local[N], local[*], spark://HOST:PORT, yarn or "
                     + "k8s://URL but got '" + master + "'");
@@ -273,90 +276,32 @@ public final class MoonbatchCli implements Callable<Integer> {
         search.validate();
         requireInput(input);
         requireOutput(output, input);
-        RuntimeOptions wanted = new RuntimeOptions(PrecisionChoice.parse(precision), threads)
-                .withDevice(requireDevice(Device.parse(device, deviceFallback)));
-        String modelDir = model != null ? model : defaultModel();
-        ModelBundle bundle = ModelLoader.validate(Path.of(modelDir), wanted);
-        RuntimeOptions runtime = ModelLoader.resolve(bundle, wanted, w -> err.println("moonbatch: warning: " + w));
-        Task resolved = resolveTask(bundle);
-        int tokens = maxNewTokens != null ? maxNewTokens
-                : GenerationLengths.resolve(CaptionPrompts.load(home(System.getenv())), ModelLoader.familyOf(bundle), resolved,
-                        mode, bundle.declaredMaxNewTokens()).maxNewTokens();
+        ModelSelection chosen = ModelSelection.of(model, precision, threads, device, deviceFallback,
+                SparkSessions.runsOnThisMachine(SparkSessions.effectiveMaster(master)), home(System.getenv()), err);
+        ModelBundle bundle = chosen.bundle();
+        RuntimeOptions runtime = chosen.runtime();
+        Task resolved = resolveTask(asked, bundle);
+        int tokens = GenerationLengths.forTask(maxNewTokens, bundle, resolved, mode, home(System.getenv()));
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
-                batchSize, tokens, partitions, (long) (maxMegapixels * 1_000_000), MAX_FILE_BYTES,
+                batchSize, tokens, partitions, maxPixels(maxMegapixels), MAX_FILE_BYTES,
                 resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null);
     }
 
-    /**
-     * Where the executors run on this machine (local mode), a GPU that this build or machine cannot
-     * drive is a configuration error up front, unless --device-fallback lets them use the CPU (a
-     * warning here; each executor still decides, and summary.json says what it used). On a cluster
-     * the driver's machine says nothing about the executors': each one probes where it loads the model.
-     */
-    private Device requireDevice(Device wanted) {
-        if (!wanted.isGpu() || !SparkSessions.runsOnThisMachine(SparkSessions.effectiveMaster(master))) {
-            return wanted;
-        }
-        var problem = OrtSessions.cudaProblem(wanted.cudaIndex());
-        if (problem.isPresent()) {
-            if (!wanted.cpuFallback()) {
-                throw new IllegalArgumentException(OrtSessions.cudaMessage(wanted, problem.get()));
-            }
-            err.println("moonbatch: warning: " + OrtSessions.cudaMessage(wanted, problem.get()) + "; running on the CPU");
-        }
-        return wanted;
-    }
-
-    /** The task with its prompt: --prompt, else (captions) the family's prompt for --mode. */
-    private Task resolveTask(ModelBundle bundle) {
-        String family = ModelLoader.familyOf(bundle);
+    /** The task with its prompt ({@link TaskOptions}); or, with --questions, the questions' task. */
+    private Task resolveTask(TaskOptions asked, ModelBundle bundle) {
         if (Task.QUERY.equals(task)) {
-            if (!ModelLoader.takesPrompts(bundle)) {
-                throw new IllegalArgumentException("--task: " + family + " only captions; it cannot answer questions");
-            }
+            asked.requireQuestions(bundle);
             if ((prompt == null) == (questions == null)) {
                 throw new IllegalArgumentException("--task query: give exactly one of --prompt and --questions");
             }
             if (questions != null) {
                 requireReadable("--questions", questions);
+                return new Task(Task.QUERY, "");
             }
-            return new Task(Task.QUERY, prompt != null ? prompt : "");
-        }
-        if (questions != null) {
+        } else if (questions != null) {
             throw new IllegalArgumentException("--questions: only with --task query");
         }
-        if (Task.OCR.equals(task)) {
-            return ocrTask(bundle, family);
-        }
-        if (prompt != null) {
-            return new Task(Task.CAPTION, prompt);
-        }
-        if (!ModelLoader.takesPrompts(bundle)) {
-            return Task.caption();
-        }
-        String key = family + ".caption." + mode;
-        String fromConf = CaptionPrompts.load(home(System.getenv())).getProperty(key);
-        if (fromConf == null || fromConf.isBlank()) {
-            throw new IllegalArgumentException("--mode: no caption prompt '" + key + "' in conf/prompts.properties");
-        }
-        return new Task(Task.CAPTION, fromConf.strip());
-    }
-
-    /** {@code --task ocr}: only families that read text; the prompt is --prompt or the family's {@code FAMILY.ocr}. */
-    private Task ocrTask(ModelBundle bundle, String family) {
-        if (!ModelLoader.supportsTask(bundle, Task.OCR)) {
-            throw new IllegalArgumentException("--task ocr: " + family + " cannot read text in images; families that can: "
-                    + ModelLoader.familiesWithTask(Task.OCR));
-        }
-        if (prompt != null) {
-            return new Task(Task.OCR, prompt);
-        }
-        String key = family + ".ocr";
-        String fromConf = CaptionPrompts.load(home(System.getenv())).getProperty(key);
-        if (fromConf == null || fromConf.isBlank()) {
-            throw new IllegalArgumentException("--task ocr: no prompt '" + key + "' in conf/prompts.properties");
-        }
-        return new Task(Task.OCR, fromConf.strip());
+        return asked.resolve(bundle, home(System.getenv()));
     }
 
     private static void requireReadable(String option, String file) {
@@ -376,7 +321,7 @@ public final class MoonbatchCli implements Callable<Integer> {
                 + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    private static void requireAtLeast(String option, int value, int min) {
+    static void requireAtLeast(String option, int value, int min) {
         if (value < min) {
             throw new IllegalArgumentException(option + ": expected a whole number ≥ " + min + " but got " + value);
         }
@@ -411,14 +356,6 @@ public final class MoonbatchCli implements Callable<Integer> {
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("--output: cannot use " + output + ": " + e.getMessage(), e);
         }
-    }
-
-    private String defaultModel() {
-        String home = home(System.getenv());
-        if (home == null) {
-            throw new IllegalArgumentException("--model: no model folder given (and MOONBATCH_HOME is not set to find the demo model)");
-        }
-        return Path.of(home, "sample-data", "models", "vit-gpt2-tiny").toString();
     }
 
     /**

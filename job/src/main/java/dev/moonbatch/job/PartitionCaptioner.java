@@ -381,7 +381,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
 
     /** Runs the answers as one batch; if it fails, runs them image by image so that only the culprit fails. */
     private void infer(VisionLanguageModel model, List<Answer> answers) {
-        GenerationOptions options = config.search().apply(model.options(config.maxNewTokens()));
+        GenerationOptions options = config.search().optionsFor(model, config.maxNewTokens());
         if (Boolean.getBoolean(BENCH_IGNORE_EOS)) {
             options = new GenerationOptions(options.maxNewTokens(), List.of(), options.numBeams(), options.lengthPenalty(),
                     options.earlyStopping(), options.noRepeatNgramSize(), options.repetitionPenalty());

@@ -23,6 +23,11 @@ class ReadmeOptionsTest {
         assertBlockIsHelp("./run.sh review --help", "review", "--help");
     }
 
+    @Test
+    void askHelp() throws Exception {
+        assertBlockIsHelp("./run.sh ask --help", "ask", "--help");
+    }
+
     /** The text between {@code <!-- BEGIN marker -->} and {@code <!-- END marker -->}, inside its code fence. */
     private static void assertBlockIsHelp(String marker, String... args) throws Exception {
         String readme = Files.readString(TestPaths.root().resolve("README.md"));

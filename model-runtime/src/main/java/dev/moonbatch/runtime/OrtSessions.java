@@ -48,7 +48,7 @@ public final class OrtSessions {
         if (!wanted.cpuFallback()) {
             throw new DeviceUnavailable(cudaMessage(wanted, problem.get()));
         }
-        LOG.warn("{}: running on the CPU instead", cudaMessage(wanted, problem.get()));
+        LOG.warn("{}. --device-fallback is on: this machine runs the model on the CPU", cudaMessage(wanted, problem.get()));
         return new Placement(Device.CPU, "cpu (fallback from " + wanted + ": " + problem.get() + ")");
     }
 

@@ -28,7 +28,11 @@ public interface VisionLanguageModel extends AutoCloseable {
      */
     List<Generation> generate(List<Query> queries, GenerationOptions options) throws Exception;
 
-    /** Images vision-encoded by this instance so far (each distinct image of a call counts once). */
+    /**
+     * Images vision-encoded by this instance so far: each distinct image of a call counts once, and
+     * families that take prompts do not encode again the image (the same {@link PreparedImage}) that
+     * the previous call encoded, so questions asked one call at a time encode their image once.
+     */
     long imagesEncoded();
 
     @Override

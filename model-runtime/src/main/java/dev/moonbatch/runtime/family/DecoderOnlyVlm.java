@@ -48,6 +48,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     private final TokenEmbedder embedder;
     private final MergedDecoder decoder;
     private final AtomicLong encoded = new AtomicLong();
+    private final LastImageFeatures lastImage = new LastImageFeatures();
     /** One padded prefill call per batch (GPU) rather than one per prompt length (CPU). */
     private final boolean padPrefill;
 
@@ -121,8 +122,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         Map<PreparedImage, float[]> features = new IdentityHashMap<>();
         for (Query q : queries) {
             if (!features.containsKey(q.image())) {
-                features.put(q.image(), encode(q.image()));
-                encoded.incrementAndGet();
+                features.put(q.image(), encodeOnce(q.image()));
             }
         }
         int hidden = -1;
@@ -154,6 +154,17 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
             }
         }
         return List.of(out);
+    }
+
+    /** The image's feature rows; not encoded again when the previous call encoded this very image. */
+    private float[] encodeOnce(PreparedImage image) throws OrtException {
+        float[] f = lastImage.get(image);
+        if (f == null) {
+            f = encode(image);
+            encoded.incrementAndGet();
+            lastImage.put(image, f);
+        }
+        return f;
     }
 
     /**

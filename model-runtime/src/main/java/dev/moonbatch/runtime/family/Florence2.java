@@ -71,6 +71,7 @@ public final class Florence2 implements VisionLanguageModel {
     private final MergedDecoder decoder;
     private final long startToken;
     private final AtomicLong encoded = new AtomicLong();
+    private final LastImageFeatures lastImage = new LastImageFeatures();
 
     public Florence2(ModelBundle bundle, RuntimeOptions options) {
         this.bundle = bundle;
@@ -154,7 +155,7 @@ public final class Florence2 implements VisionLanguageModel {
                 distinct.add(q.image());
             }
         }
-        float[] features = visionFeatures(distinct);
+        float[] features = features(distinct);
         int perImage = features.length / distinct.size();
 
         // Prompts of equal length run through the encoder and decoder together (no padding needed).
@@ -179,6 +180,18 @@ public final class Florence2 implements VisionLanguageModel {
             }
         }
         return List.of(out);
+    }
+
+    /** As {@link #visionFeatures}, but one image that the previous call encoded is not encoded again. */
+    private float[] features(List<PreparedImage> distinct) throws OrtException {
+        float[] f = distinct.size() == 1 ? lastImage.get(distinct.get(0)) : null;
+        if (f == null) {
+            f = visionFeatures(distinct);
+            if (distinct.size() == 1) {
+                lastImage.put(distinct.get(0), f);
+            }
+        }
+        return f;
     }
 
     /** Vision features of the distinct images, [n, rows, hidden] flat; one vision call for all of them. */
