@@ -27,9 +27,14 @@ class SharpResizeAgreementTest {
     @TempDir
     Path tmp;
 
-    /** width, height, target width, target height. */
+    /**
+     * width, height, target width, target height. The second line: extreme aspect ratios (1000:1
+     * either way, one-pixel rows and columns), which moondream2 stretches to its fixed square.
+     */
     static final int[][] CASES = {{200, 150, 378, 378}, {460, 200, 378, 378}, {640, 480, 378, 378},
-            {97, 33, 378, 378}, {300, 300, 224, 224}, {801, 377, 512, 640}};
+            {97, 33, 378, 378}, {300, 300, 224, 224}, {801, 377, 512, 640},
+            {6000, 12, 378, 378}, {12, 6000, 378, 378}, {1, 2000, 378, 378}, {2000, 1, 378, 378},
+            {3, 5000, 378, 378}, {5000, 3, 378, 378}, {1, 1, 378, 378}};
 
     @Test
     void bilinearAndBicubicEqualSharp() throws Exception {
