@@ -152,13 +152,20 @@ public final class Idefics3Processor {
 
     // ---------------------------------------------------------------- image
 
+    /** {width, height} that step 1 resizes a {@code width x height} image to (each at least 1). */
+    public int[] resizedSize(int width, int height) {
+        return config.doResize()
+                ? resizeOutputSize(width, height, config.shortestEdge(), config.longestEdge())
+                : new int[] {width, height};
+    }
+
     /** The image's crops; see the class comment for the steps. */
     public Crops process(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
         int[] rgb = image.getRGB(0, 0, w, h, null, 0, w);
         if (config.doResize()) {
-            int[] size = resizeOutputSize(w, h, config.shortestEdge(), config.longestEdge());
+            int[] size = resizedSize(w, h);
             if (size[0] != w || size[1] != h) {
                 rgb = SharpResize.resize(rgb, w, h, size[0], size[1], config.resample());
                 w = size[0];
