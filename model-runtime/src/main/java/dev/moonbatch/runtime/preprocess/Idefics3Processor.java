@@ -22,8 +22,9 @@ import java.util.List;
  * <p>Per image:
  * <ol>
  *   <li>RGB; resize so that the longest edge is {@code size.longest_edge} keeping the aspect ratio
- *       (upscaling small images too), each side {@code floor(Number((side*f).toFixed(2)))}, with
- *       {@code resample} (1 = sharp's lanczos3, see {@link SharpResize}) on 8-bit pixels;</li>
+ *       (upscaling small images too), each side {@code floor(Number((side*f).toFixed(2)))} but at
+ *       least 1 (see {@link #resizeOutputSize}), with {@code resample} (1 = sharp's lanczos3, see
+ *       {@link SharpResize}) on 8-bit pixels;</li>
  *   <li>rescale and normalize to float32 (each step computed in double, stored as float32);</li>
  *   <li>with {@code do_image_splitting}: bilinearly resize the <em>floats</em> (ONNX Resize,
  *       linear, half_pixel, no antialias — {@link #resizeBilinear}) up to multiples of the tile size
