@@ -7,8 +7,8 @@ import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
-import dev.moonbatch.runtime.bundle.PreprocessorConfig;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.bundle.PreprocessorConfig;
 import dev.moonbatch.runtime.preprocess.Idefics3Processor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -72,7 +73,7 @@ class ExtremeAspectTest {
                 Generation g = generations.get(i);
                 String shape = bundleName + " " + SHAPES[i][0] + "x" + SHAPES[i][1];
                 assertTrue(g.tokenIds().length > 0, shape + ": no token generated");
-                assertFalse(g.text().isBlank(), shape + ": blank text " + java.util.Arrays.toString(g.tokenIds()));
+                assertFalse(g.text().isBlank(), shape + ": blank text " + Arrays.toString(g.tokenIds()));
                 assertTrue(Double.isFinite(g.confidence()), shape + ": confidence " + g.confidence());
             }
         }
