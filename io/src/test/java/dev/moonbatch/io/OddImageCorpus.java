@@ -134,6 +134,12 @@ public final class OddImageCorpus {
                 new Corners(0xff8000, 0x0080ff, 0x123456, WHITE, 0)));
         w.put("png/1x1.png", png(solid(1, 1, BLUE)), Expectation.decodes(1, 1, Corners.all(BLUE, 0)));
         w.put("png/wide-6000x12.png", png(solid(6000, 12, GREEN)), Expectation.decodes(6000, 12, Corners.all(GREEN, 0)));
+        // More extreme aspect ratios (1000:1 and beyond, 1-pixel rows and columns): valid images every
+        // family must caption (SmolVLM's resize once rounded their short side to 0 pixels).
+        w.put("png/tall-12x6000.png", png(solid(12, 6000, BLUE)), Expectation.decodes(12, 6000, Corners.all(BLUE, 0)));
+        w.put("png/row-2000x1.png", png(solid(2000, 1, RED)), Expectation.decodes(2000, 1, Corners.all(RED, 0)));
+        w.put("png/column-1x2000.png", png(solid(1, 2000, WHITE)), Expectation.decodes(1, 2000, Corners.all(WHITE, 0)));
+        w.put("png/tall-3x5000.png", png(quadrants(3, 5000)), Expectation.decodes(3, 5000, Corners.quadrants(0)));
 
         // --- GIF, BMP, TIFF, WebP -----------------------------------------------------------
         w.put("gif/animated.gif", animatedGif(solid(30, 20, RED), solid(30, 20, BLUE)),

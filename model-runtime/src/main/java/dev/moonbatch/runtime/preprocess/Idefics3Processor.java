@@ -22,8 +22,9 @@ import java.util.List;
  * <p>Per image:
  * <ol>
  *   <li>RGB; resize so that the longest edge is {@code size.longest_edge} keeping the aspect ratio
- *       (upscaling small images too), each side {@code floor(Number((side*f).toFixed(2)))}, with
- *       {@code resample} (1 = sharp's lanczos3, see {@link SharpResize}) on 8-bit pixels;</li>
+ *       (upscaling small images too), each side {@code floor(Number((side*f).toFixed(2)))} but at
+ *       least 1 (see {@link #resizeOutputSize}), with {@code resample} (1 = sharp's lanczos3, see
+ *       {@link SharpResize}) on 8-bit pixels;</li>
  *   <li>rescale and normalize to float32 (each step computed in double, stored as float32);</li>
  *   <li>with {@code do_image_splitting}: bilinearly resize the <em>floats</em> (ONNX Resize,
  *       linear, half_pixel, no antialias — {@link #resizeBilinear}) up to multiples of the tile size
@@ -152,13 +153,20 @@ public final class Idefics3Processor {
 
     // ---------------------------------------------------------------- image
 
+    /** {width, height} that step 1 resizes a {@code width x height} image to (each at least 1). */
+    public int[] resizedSize(int width, int height) {
+        return config.doResize()
+                ? resizeOutputSize(width, height, config.shortestEdge(), config.longestEdge())
+                : new int[] {width, height};
+    }
+
     /** The image's crops; see the class comment for the steps. */
     public Crops process(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
         int[] rgb = image.getRGB(0, 0, w, h, null, 0, w);
         if (config.doResize()) {
-            int[] size = resizeOutputSize(w, h, config.shortestEdge(), config.longestEdge());
+            int[] size = resizedSize(w, h);
             if (size[0] != w || size[1] != h) {
                 rgb = SharpResize.resize(rgb, w, h, size[0], size[1], config.resample());
                 w = size[0];
@@ -271,13 +279,19 @@ public final class Idefics3Processor {
     /**
      * {@code ImageProcessor.get_resize_output_image_size} for a {@code {shortest_edge?, longest_edge?}}
      * size: returns {width, height}. Note: it upscales images smaller than {@code longest_edge}.
+     * <p>
+     * Each side is at least 1. Past about {@code longest_edge}:1 (a 6000x1 strip, 12x6000 with a
+     * 128 longest edge) the short side floors to 0: transformers.js 4.3.1 then hands sharp a
+     * 0-pixel side and throws ("Expected positive integer ... for height but received 0"); Python
+     * transformers' Idefics3 clamps it ({@code _resize_output_size_rescale_to_max_len}, {@code min_len=1}),
+     * and so do we.
      */
     static int[] resizeOutputSize(int srcW, int srcH, int shortestEdge, int longestEdge) {
         double shortFactor = shortestEdge <= 0 ? 1 : Math.max((double) shortestEdge / srcW, (double) shortestEdge / srcH);
         double newW = srcW * shortFactor;
         double newH = srcH * shortFactor;
         double longFactor = longestEdge <= 0 ? 1 : Math.min(longestEdge / newW, longestEdge / newH);
-        return new int[] {floorToFixed2(newW * longFactor), floorToFixed2(newH * longFactor)};
+        return new int[] {Math.max(1, floorToFixed2(newW * longFactor)), Math.max(1, floorToFixed2(newH * longFactor))};
     }
 
     /** {@code Math.floor(Number(x.toFixed(2)))} for x ≥ 0 (toFixed rounds the exact binary value half up). */
@@ -285,18 +299,23 @@ public final class Idefics3Processor {
         return new BigDecimal(x).setScale(2, RoundingMode.HALF_UP).setScale(0, RoundingMode.FLOOR).intValueExact();
     }
 
-    /** {@code get_resize_for_vision_encoder}: {height, width}, multiples of the tile size. */
+    /**
+     * {@code get_resize_for_vision_encoder}: {height, width}, multiples of the tile size, at least one
+     * tile each. transformers.js floors the scaled short side before rounding it up to tiles; for a
+     * 1-pixel side that floor can land on 0 ({@code 25088 * (1.0 / 25088) < 1} in doubles) and its
+     * tiling then divides by zero, so the floor is clamped to 1 (where it is not 0, the same result).
+     */
     static int[] resizeForVisionEncoder(int height, int width, int tile) {
         double aspect = (double) width / height;
         int h;
         int w;
         if (width >= height) {
             w = ceilDiv(width, tile) * tile;
-            h = (int) Math.floor(w / aspect);
+            h = Math.max(1, (int) Math.floor(w / aspect));
             h = (int) Math.ceil((double) h / tile) * tile;
         } else {
             h = ceilDiv(height, tile) * tile;
-            w = (int) Math.floor(h * aspect);
+            w = Math.max(1, (int) Math.floor(h * aspect));
             w = (int) Math.ceil((double) w / tile) * tile;
         }
         return new int[] {h, w};

@@ -11,6 +11,7 @@ import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
+import dev.moonbatch.runtime.preprocess.Idefics3Processor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -29,7 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Our greedy token ids against transformers.js 4.3.1 (tools/reference/vlm-generate.mjs) for the
- * decoder-only test bundles: every held-out image, its caption prompt and its three questions.
+ * decoder-only test bundles: every held-out image, its caption prompt and its three questions, and
+ * the caption of each extreme-aspect image ({@link ExtremeImages}: 1000:1 either way, 1-pixel rows
+ * and columns, 1x1).
  */
 class DecoderOnlyAgreementTest {
     static final int MAX_NEW_TOKENS = 16;
@@ -47,15 +50,24 @@ class DecoderOnlyAgreementTest {
             prompts.load(r);
         }
         String caption = prompts.getProperty(family + ".caption.normal");
+        // Each query: the image we read, the question, the image transformers.js reads.
         List<String[]> queries = new ArrayList<>();
         List<String> lines = Files.readAllLines(heldout.resolve("questions.csv"));
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split(",", 3);
-            queries.add(new String[] {heldout.resolve(f[0]).toString(), f[1].isEmpty() ? caption : f[1]});
+            String image = heldout.resolve(f[0]).toString();
+            queries.add(new String[] {image, f[1].isEmpty() ? caption : f[1], image});
+        }
+        Path extremeDir = Files.createTempDirectory("moonbatch-extreme");
+        List<ExtremeImages.Image> extreme = family.equals("smolvlm")
+                ? ExtremeImages.forSmolVlm(extremeDir, Idefics3Processor.load(bundle))
+                : ExtremeImages.write(extremeDir);
+        for (ExtremeImages.Image e : extreme) {
+            queries.add(new String[] {e.ours().toString(), caption, e.reference().toString()});
         }
         Path csv = Files.createTempFile("moonbatch-queries", ".csv");
         StringBuilder sb = new StringBuilder("image_path,question\n");
-        queries.forEach(q -> sb.append(q[0]).append(',').append(q[1]).append('\n'));
+        queries.forEach(q -> sb.append(q[2]).append(',').append(q[1]).append('\n'));
         Files.writeString(csv, sb);
 
         int imageTokens;

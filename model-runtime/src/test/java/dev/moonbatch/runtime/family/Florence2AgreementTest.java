@@ -8,6 +8,7 @@ import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
+import dev.moonbatch.runtime.bundle.ModelBundle;
 import org.junit.jupiter.api.Test;
 
 import javax.imageio.ImageIO;
@@ -24,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Our greedy token ids against transformers.js 4.3.1 (tools/reference/florence2-generate.mjs) on the
- * Florence-2 test bundle: every held-out image and task (three caption tasks, OCR), the bundle's
+ * Florence-2 test bundle: every held-out image and task (three caption tasks, OCR) and each
+ * extreme-aspect image ({@link ExtremeImages}: the reference reads it Pillow-resized as we resize
+ * it) captioned and read, the bundle's
  * generation config (forced BOS/EOS, no_repeat_ngram_size 3) with one beam. Ours runs the queries in
  * mixed batches, so rows leave the batch at different steps and both caches are gathered.
  */
@@ -38,16 +41,24 @@ class Florence2AgreementTest {
 
         Path bundle = root.resolve("sample-data/models/florence2-tiny");
         Path heldout = root.resolve("sample-data/heldout-florence2");
+        // Each query: the image we read, the task, the image transformers.js reads (for an extreme
+        // shape its Pillow-resized stand-in).
         List<String[]> queries = new ArrayList<>();
         List<String> lines = Files.readAllLines(heldout.resolve("answers.csv"));
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split(",", 3);
-            queries.add(new String[] {heldout.resolve(f[0]).toString(), f[1]});
+            String image = heldout.resolve(f[0]).toString();
+            queries.add(new String[] {image, f[1], image});
         }
         assertTrue(queries.size() >= 100, "held-out queries: " + queries.size());
+        for (ExtremeImages.Image e : ExtremeImages.pillowResized(Files.createTempDirectory("moonbatch-extreme"),
+                ModelBundle.open(bundle).preprocessor())) {
+            queries.add(new String[] {e.ours().toString(), "<CAPTION>", e.reference().toString()});
+            queries.add(new String[] {e.ours().toString(), "<OCR>", e.reference().toString()});
+        }
         Path csv = Files.createTempFile("moonbatch-florence2", ".csv");
         StringBuilder sb = new StringBuilder("image_path,task\n");
-        queries.forEach(q -> sb.append(q[0]).append(',').append(q[1]).append('\n'));
+        queries.forEach(q -> sb.append(q[2]).append(',').append(q[1]).append('\n'));
         Files.writeString(csv, sb);
 
         JsonNode expected = ReferenceRunner.run("florence2-generate.mjs",

@@ -8,6 +8,7 @@ import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
+import dev.moonbatch.runtime.bundle.ModelBundle;
 import org.junit.jupiter.api.Test;
 
 import javax.imageio.ImageIO;
@@ -24,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Our greedy token ids against transformers.js 4.3.1 (tools/reference/generate.mjs) on every
- * held-out image: same bundle, same image files, each side with its own decoding and preprocessing.
+ * held-out image: same bundle, same image files, each side with its own decoding and preprocessing;
+ * and on each extreme-aspect image ({@link ExtremeImages}), which transformers.js reads already
+ * resized as we resize it (with Pillow, as Python transformers does; sharp's resize differs there).
  * CI installs the reference; elsewhere the test is skipped when it is missing.
  */
 class TransformersJsAgreementTest {
@@ -34,12 +37,19 @@ class TransformersJsAgreementTest {
     void greedyTokenIdsMatchTransformersJs() throws Exception {
         ReferenceRunner.assumeInstalled();
         Path bundle = root().resolve("sample-data/models/vit-gpt2-tiny");
-        List<Path> images;
+        List<Path> images = new ArrayList<>();
         try (Stream<Path> s = Files.list(root().resolve("sample-data/heldout/images"))) {
-            images = s.filter(p -> p.toString().endsWith(".png")).sorted().toList();
+            images.addAll(s.filter(p -> p.toString().endsWith(".png")).sorted().toList());
+        }
+        // What transformers.js reads for each image: itself, or for an extreme shape its Pillow-resized stand-in.
+        List<Path> referenceImages = new ArrayList<>(images);
+        for (ExtremeImages.Image e : ExtremeImages.pillowResized(Files.createTempDirectory("moonbatch-extreme"),
+                ModelBundle.open(bundle).preprocessor())) {
+            images.add(e.ours());
+            referenceImages.add(e.reference());
         }
         Path list = Files.createTempFile("moonbatch-images", ".txt");
-        Files.write(list, images.stream().map(Path::toString).toList());
+        Files.write(list, referenceImages.stream().map(Path::toString).toList());
         JsonNode expected = ReferenceRunner.run("generate.mjs", "--model", bundle.toString(),
                 "--max-new-tokens", String.valueOf(MAX_NEW_TOKENS), "--images-file", list.toString());
         assertEquals(images.size(), expected.size());
@@ -62,7 +72,7 @@ class TransformersJsAgreementTest {
         List<String> disagreements = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {
             JsonNode ref = expected.get(i);
-            assertEquals(images.get(i).toString(), ref.get("image").asText());
+            assertEquals(referenceImages.get(i).toString(), ref.get("image").asText());
             long[] refIds = ReferenceRunner.tokenIds(ref);
             if (Arrays.equals(refIds, ours.get(i))) {
                 agree++;

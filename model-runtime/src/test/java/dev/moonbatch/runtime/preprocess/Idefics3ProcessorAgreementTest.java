@@ -33,17 +33,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (tools/reference/smolvlm-processor.mjs) on SmolVLM-256M-Instruct's real configs and tokenizer
  * (src/test/resources/smolvlm-256m-configs) and on the same configs changed to SmolVLM-2.2B's
  * numbers (tile 384, 81 tokens, longest edge 1536): tile layout, rendered chat template, input ids
- * (exact) and pixel values. CI installs the reference; elsewhere the test is skipped when it is missing.
+ * and pixel values, all exact. CI installs the reference; elsewhere the test is skipped when it is missing.
  */
 class Idefics3ProcessorAgreementTest {
     static final String QUESTION = "Can you describe this image?";
-    /**
-     * Images larger than size.longest_edge are shrunk by libvips' reduce (lanczos3), which
-     * SharpResize still approximates with Pillow's LANCZOS: a few 8-bit levels (2/255 = 0.0157
-     * after normalization per level of 1/255 * 2). Everything else must be bit-identical.
-     */
-    static final double SHRINK_TOLERANCE = Double.parseDouble(System.getProperty("moonbatch.idefics3.tolerance", "0.06"));
-
     @TempDir
     static Path tmp;
     static Path reference;
@@ -75,11 +68,28 @@ class Idefics3ProcessorAgreementTest {
             {"shrink", 2600, 1900},     // downscaled by lanczos3
     };
 
-    static List<Path> writeImages(Path dir) throws IOException {
+    /**
+     * 1000:1 and beyond, either way, and a single pixel: the short side resizes to a few pixels
+     * (or to 0, see {@link #compareExtreme}) and is padded up to one tile. Run without
+     * {@code --batch}: a batch of 17-crop images would be about 1 GB of dumps.
+     */
+    static final Object[][] EXTREME = {
+            {"wide-6000x12", 6000, 12},
+            {"tall-12x6000", 12, 6000},
+            {"column-1x2000", 1, 2000}, // grows to 1x2048 at 256M; 0x1536 at 2.2B
+            {"row-2000x1", 2000, 1},
+            {"tall-3x5000", 3, 5000},
+            {"wide-5000x3", 5000, 3},
+            {"row-6000x1", 6000, 1},    // 6000 -> 2048 floors the 1 to 0
+            {"column-1x6000", 1, 6000},
+            {"pixel-1x1", 1, 1},        // grows to 2048x2048: 4x4 tiles
+    };
+
+    static List<Path> writeImages(Path dir, Object[][] specs) throws IOException {
         Files.createDirectories(dir);
         List<Path> paths = new ArrayList<>();
         Random random = new Random(42);
-        for (Object[] spec : IMAGES) {
+        for (Object[] spec : specs) {
             int w = (int) spec[1];
             int h = (int) spec[2];
             BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
@@ -98,15 +108,23 @@ class Idefics3ProcessorAgreementTest {
         return paths;
     }
 
-    static JsonNode runReference(Path model, List<Path> images, Path dump) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("node", reference.resolve("smolvlm-processor.mjs").toString(),
-                "--model", model.toString(), "--prompt", QUESTION, "--dump", dump.toString(), "--batch"));
-        images.forEach(p -> cmd.add(p.toString()));
-        Process node = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    static JsonNode runReference(Path model, List<Path> images, Path dump, boolean batch) throws Exception {
+        Process node = startReference(model, images, dump, batch, ProcessBuilder.Redirect.INHERIT);
         byte[] stdout = node.getInputStream().readAllBytes();
         assertTrue(node.waitFor(5, TimeUnit.MINUTES), "reference finished");
         assertEquals(0, node.exitValue(), "reference exit code");
         return new ObjectMapper().readTree(stdout);
+    }
+
+    static Process startReference(Path model, List<Path> images, Path dump, boolean batch,
+                                  ProcessBuilder.Redirect stderr) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("node", reference.resolve("smolvlm-processor.mjs").toString(),
+                "--model", model.toString(), "--prompt", QUESTION, "--dump", dump.toString()));
+        if (batch) {
+            cmd.add("--batch");
+        }
+        images.forEach(p -> cmd.add(p.toString()));
+        return new ProcessBuilder(cmd).redirectError(stderr).start();
     }
 
     static float[] readFloats(Path file) throws IOException {
@@ -123,8 +141,25 @@ class Idefics3ProcessorAgreementTest {
 
     @Test
     void smolvlm2bNumbersMatchTransformersJs() throws Exception {
-        // Same tokenizer and template, SmolVLM(-Instruct, 2.2B)'s processor numbers.
+        compare(configs2bLike(), "2.2B-like");
+    }
+
+    @Test
+    void extremeAspectRatios256mMatchTransformersJs() throws Exception {
+        compareExtreme(configs256m(), "256M-extreme");
+    }
+
+    @Test
+    void extremeAspectRatios2bNumbersMatchTransformersJs() throws Exception {
+        compareExtreme(configs2bLike(), "2.2B-like-extreme");
+    }
+
+    /** Same tokenizer and template, SmolVLM(-Instruct, 2.2B)'s processor numbers. */
+    static synchronized Path configs2bLike() throws Exception {
         Path dir = tmp.resolve("smolvlm-2b-like");
+        if (Files.isDirectory(dir)) {
+            return dir;
+        }
         Files.createDirectories(dir);
         try (Stream<Path> s = Files.list(configs256m())) {
             for (Path f : s.toList()) {
@@ -139,15 +174,85 @@ class Idefics3ProcessorAgreementTest {
         ObjectNode proc = (ObjectNode) m.readTree(dir.resolve("processor_config.json").toFile());
         proc.put("image_seq_len", 81);
         m.writeValue(dir.resolve("processor_config.json").toFile(), proc);
-        compare(dir, "2.2B-like");
+        return dir;
     }
 
     void compare(Path model, String label) throws Exception {
         Path work = tmp.resolve(label);
-        List<Path> images = writeImages(work.resolve("images"));
-        JsonNode expected = runReference(model, images, work.resolve("dump"));
+        List<Path> images = writeImages(work.resolve("images"), IMAGES);
+        JsonNode expected = runReference(model, images, work.resolve("dump"), true);
         assertEquals(images.size() + 1, expected.size());
+        List<Idefics3Processor.Crops> all = checkImages(model, label, images, expected, new boolean[images.size()]);
+        // The batch: padding crops and mask.
+        JsonNode ref = expected.get(images.size());
+        Idefics3Processor.Batch batch = Idefics3Processor.batch(all);
+        assertEquals(ref.get("pixel_values_shape").toString(), Arrays.toString(batch.pixelValuesShape()).replace(" ", ""));
+        int plane = batch.tile() * batch.tile();
+        for (int c = 0; c < batch.batch() * batch.maxCrops(); c++) {
+            int trues = 0;
+            for (int k = c * plane; k < (c + 1) * plane; k++) {
+                trues += batch.pixelAttentionMask()[k] ? 1 : 0;
+            }
+            assertEquals(ref.get("pixel_attention_mask_sums").get(c).asInt(), trues, "mask of crop " + c);
+        }
+    }
 
+    /**
+     * {@link #EXTREME} through both processors. Where transformers.js's resize floors a side to 0
+     * pixels it throws (checked: it must still exit non-zero, naming the 0); there the reference
+     * reads a stand-in, the image already resized by {@link SharpResize} to our clamped size, which
+     * it keeps untouched, so tiles, ids and every pixel after that resize must be identical.
+     */
+    void compareExtreme(Path model, String label) throws Exception {
+        Path work = tmp.resolve(label);
+        List<Path> images = writeImages(work.resolve("images"), EXTREME);
+        Idefics3Processor.Config config = Idefics3Processor.load(model).config();
+        List<Path> fed = new ArrayList<>();
+        boolean[] standIn = new boolean[images.size()];
+        for (int i = 0; i < images.size(); i++) {
+            BufferedImage img = ImageIO.read(images.get(i).toFile());
+            int w = img.getWidth();
+            int h = img.getHeight();
+            double f = Math.min((double) config.longestEdge() / w, (double) config.longestEdge() / h);
+            standIn[i] = Idefics3Processor.floorToFixed2(w * f) == 0 || Idefics3Processor.floorToFixed2(h * f) == 0;
+            if (!standIn[i]) {
+                fed.add(images.get(i));
+                continue;
+            }
+            String stderr = referenceFailure(model, images.get(i), work.resolve("dump-failing"));
+            assertTrue(stderr.contains("received 0"), label + " " + images.get(i).getFileName()
+                    + ": transformers.js should refuse the 0-pixel side; its stderr:\n" + stderr);
+            int[] size = Idefics3Processor.resizeOutputSize(w, h, config.shortestEdge(), config.longestEdge());
+            int[] rgb = SharpResize.resize(img.getRGB(0, 0, w, h, null, 0, w), w, h, size[0], size[1], config.resample());
+            BufferedImage resized = new BufferedImage(size[0], size[1], BufferedImage.TYPE_INT_RGB);
+            resized.setRGB(0, 0, size[0], size[1], rgb, 0, size[0]);
+            Path p = work.resolve("stand-in").resolve(images.get(i).getFileName());
+            Files.createDirectories(p.getParent());
+            ImageIO.write(resized, "png", p.toFile());
+            fed.add(p);
+        }
+        JsonNode expected = runReference(model, fed, work.resolve("dump"), false);
+        assertEquals(images.size(), expected.size());
+        checkImages(model, label, images, expected, standIn);
+    }
+
+    /** The reference's stderr on one image it must refuse (non-zero exit). */
+    static String referenceFailure(Path model, Path image, Path dump) throws Exception {
+        Path log = Files.createTempFile(tmp, "reference", ".log");
+        Process node = startReference(model, List.of(image), dump, false, ProcessBuilder.Redirect.to(log.toFile()));
+        node.getInputStream().readAllBytes();
+        assertTrue(node.waitFor(5, TimeUnit.MINUTES), "reference finished");
+        String stderr = Files.readString(log);
+        assertTrue(node.exitValue() != 0, image.getFileName() + ": transformers.js accepted it now; stderr:\n" + stderr);
+        return stderr;
+    }
+
+    /**
+     * Each image through our processor against the reference's row for it: tiles, input ids and
+     * pixel values, all identical. {@code standIn[i]}: the reference read image i's stand-in.
+     */
+    List<Idefics3Processor.Crops> checkImages(Path model, String label, List<Path> images, JsonNode expected,
+                                             boolean[] standIn) throws Exception {
         Idefics3Processor processor = Idefics3Processor.load(model);
         ChatTemplate template = ChatTemplate.load(model);
         String prompt = template.renderUserImageQuestion(QUESTION, true);
@@ -183,27 +288,14 @@ class Idefics3ProcessorAgreementTest {
                         differing++;
                     }
                 }
-                report.add(String.format("%s %s %dx%d: %dx%d tiles + global, %d ids identical, pixels max |diff| %.3g (%d of %d differ)",
-                        label, name, img.getWidth(), img.getHeight(), crops.rows(), crops.cols(), ours.length,
-                        maxDiff, differing, refPixels.length));
-                boolean shrinks = Math.max(img.getWidth(), img.getHeight()) > processor.config().longestEdge();
-                double tolerance = shrinks ? SHRINK_TOLERANCE : 0;
-                assertTrue(maxDiff <= tolerance, report.get(report.size() - 1));
+                report.add(String.format("%s %s %dx%d%s: %dx%d tiles + global, %d ids identical, pixels max |diff| %.3g (%d of %d differ)",
+                        label, name, img.getWidth(), img.getHeight(), standIn[i] ? " (reference read the resized stand-in)" : "",
+                        crops.rows(), crops.cols(), ours.length, maxDiff, differing, refPixels.length));
+                assertEquals(0, differing, report.get(report.size() - 1));
             }
         } finally {
             report.forEach(System.out::println);
         }
-        // The batch: padding crops and mask.
-        JsonNode ref = expected.get(images.size());
-        Idefics3Processor.Batch batch = Idefics3Processor.batch(all);
-        assertEquals(ref.get("pixel_values_shape").toString(), Arrays.toString(batch.pixelValuesShape()).replace(" ", ""));
-        int plane = batch.tile() * batch.tile();
-        for (int c = 0; c < batch.batch() * batch.maxCrops(); c++) {
-            int trues = 0;
-            for (int k = c * plane; k < (c + 1) * plane; k++) {
-                trues += batch.pixelAttentionMask()[k] ? 1 : 0;
-            }
-            assertEquals(ref.get("pixel_attention_mask_sums").get(c).asInt(), trues, "mask of crop " + c);
-        }
+        return all;
     }
 }

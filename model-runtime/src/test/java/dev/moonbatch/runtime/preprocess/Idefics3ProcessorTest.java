@@ -43,6 +43,28 @@ class Idefics3ProcessorTest {
     }
 
     @Test
+    void extremeAspectRatiosKeepAtLeastOnePixelAndOneTile() throws Exception {
+        // 6000 * (2048 / 6000) = 2048, 1 * (2048 / 6000) = 0.34: floored to 0 by transformers.js (which then
+        // throws in sharp), clamped to 1 as Python transformers' min_len = 1 does.
+        assertArrayEquals(new int[] {2048, 1}, Idefics3Processor.resizeOutputSize(6000, 1, 0, 2048));
+        assertArrayEquals(new int[] {1, 2048}, Idefics3Processor.resizeOutputSize(1, 6000, 0, 2048));
+        assertArrayEquals(new int[] {2048, 4}, Idefics3Processor.resizeOutputSize(6000, 12, 0, 2048)); // floor(4.096)
+        // 25088 = 49 tiles of 512, and 25088 * (1.0 / 25088) < 1 in doubles: the floor would be 0 tiles wide.
+        assertArrayEquals(new int[] {25088, 512}, Idefics3Processor.resizeForVisionEncoder(25088, 1, 512));
+        assertArrayEquals(new int[] {512, 2048}, Idefics3Processor.resizeForVisionEncoder(1, 2048, 512));
+
+        Idefics3Processor p = Idefics3Processor.load(configs());
+        Idefics3Processor.Crops row = p.process(new BufferedImage(6000, 1, BufferedImage.TYPE_INT_RGB));
+        assertEquals(1, row.rows());
+        assertEquals(4, row.cols());
+        assertEquals(5, row.crops());
+        Idefics3Processor.Crops column = p.process(new BufferedImage(1, 6000, BufferedImage.TYPE_INT_RGB));
+        assertEquals(4, column.rows());
+        assertEquals(1, column.cols());
+        assertEquals(5 * 3 * 512 * 512, column.pixels().length);
+    }
+
+    @Test
     void wideImageLayoutAndPrompt() throws Exception {
         Idefics3Processor p = Idefics3Processor.load(configs());
         Idefics3Processor.Crops crops = p.process(new BufferedImage(1500, 400, BufferedImage.TYPE_INT_RGB));

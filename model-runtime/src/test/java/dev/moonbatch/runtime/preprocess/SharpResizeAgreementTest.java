@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link SharpResize}'s bilinear and bicubic paths against transformers.js 4.3.1's
+ * {@link SharpResize}'s lanczos, bilinear and bicubic paths against transformers.js 4.3.1's
  * {@code RawImage.resize} in Node (tools/reference/sharp-resize.mjs), byte for byte, on random
  * images scaled up, down and both at once. moondream2's preprocessing rests on the bicubic one.
  */
@@ -27,12 +27,24 @@ class SharpResizeAgreementTest {
     @TempDir
     Path tmp;
 
-    /** width, height, target width, target height. */
+    /**
+     * width, height, target width, target height. The second line: extreme aspect ratios (1000:1
+     * either way, one-pixel rows and columns), which moondream2 stretches to its fixed square.
+     */
     static final int[][] CASES = {{200, 150, 378, 378}, {460, 200, 378, 378}, {640, 480, 378, 378},
-            {97, 33, 378, 378}, {300, 300, 224, 224}, {801, 377, 512, 640}};
+            {97, 33, 378, 378}, {300, 300, 224, 224}, {801, 377, 512, 640},
+            {6000, 12, 378, 378}, {12, 6000, 378, 378}, {1, 2000, 378, 378}, {2000, 1, 378, 378},
+            {3, 5000, 378, 378}, {5000, 3, 378, 378}, {1, 1, 378, 378},
+            // SmolVLM's aspect-kept sizes (longest edge 2048, 1536, or 128 for the tiny bundle):
+            // lanczos shrinks by libvips reduce, with a box pre-shrink past 4x, and grows by affine.
+            {2600, 1900, 2048, 1496}, {6000, 12, 2048, 4}, {12, 6000, 4, 2048}, {6000, 1, 2048, 1},
+            {1, 2000, 1, 2048}, {5000, 3, 1536, 1}, {12, 6000, 3, 1536}, {6000, 12, 128, 1}, {1500, 400, 128, 34}};
+
+    /** PIL codes: 1 lanczos (SmolVLM), 2 bilinear, 3 bicubic (moondream2). */
+    static final int[] RESAMPLES = {1, 2, 3};
 
     @Test
-    void bilinearAndBicubicEqualSharp() throws Exception {
+    void everyResampleEqualsSharp() throws Exception {
         Path root = Path.of(System.getProperty("moonbatch.root", "..")).toAbsolutePath().normalize();
         Path reference = root.resolve("tools/reference");
         boolean installed = Files.isDirectory(reference.resolve("node_modules/@huggingface/transformers"));
@@ -56,7 +68,7 @@ class SharpResizeAgreementTest {
             image.setRGB(0, 0, c[0], c[1], rgb, 0, c[0]);
             Path png = tmp.resolve(i + ".png");
             ImageIO.write(image, "png", png.toFile());
-            for (int resample : new int[] {2, 3}) {
+            for (int resample : RESAMPLES) {
                 spec.addObject().put("in", png.toString()).put("w", c[2]).put("h", c[3]).put("resample", resample)
                         .put("out", tmp.resolve(i + "-" + resample + ".rgb").toString());
             }
@@ -71,7 +83,7 @@ class SharpResizeAgreementTest {
 
         for (int i = 0; i < CASES.length; i++) {
             int[] c = CASES[i];
-            for (int resample : new int[] {2, 3}) {
+            for (int resample : RESAMPLES) {
                 byte[] expected = Files.readAllBytes(tmp.resolve(i + "-" + resample + ".rgb"));
                 int[] ours = SharpResize.resize(pixels.get(i), c[0], c[1], c[2], c[3], resample);
                 assertEquals(expected.length, ours.length * 3, "size");
