@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.BufferedReader;
@@ -108,20 +109,8 @@ final class AskCommand implements Callable<Integer> {
     @Option(names = "--mode", description = "Caption length for the family's caption prompt: short, normal or detailed (default ${DEFAULT-VALUE}).")
     String mode;
 
-    @Option(names = "--num-beams", description = "Beam search width; 1 = greedy. Default: the bundle's, else 1.")
-    Integer numBeams;
-
-    @Option(names = "--length-penalty", description = "Beam scores are divided by length^this (default: the bundle's, else 1.0).")
-    Double lengthPenalty;
-
-    @Option(names = "--early-stopping", description = "Beam search stopping: true, false or never (default: the bundle's, else false).")
-    String earlyStopping;
-
-    @Option(names = "--no-repeat-ngram-size", description = "Never repeat an n-gram of this size; 0 = off (default: the bundle's, else 0).")
-    Integer noRepeatNgramSize;
-
-    @Option(names = "--repetition-penalty", description = "Penalty on tokens already generated; 1 = off (default: the bundle's, else 1.0).")
-    Double repetitionPenalty;
+    @Mixin
+    BeamSearchOptions beamSearch = new BeamSearchOptions();
 
     private final BufferedReader in;
     private final boolean terminal;
@@ -184,10 +173,12 @@ final class AskCommand implements Callable<Integer> {
      * none. (picocli's model of the job command would load Spark classes, named in its method signatures.)
      */
     static String jobDefault(String name) {
-        for (Field field : MoonbatchCli.class.getDeclaredFields()) {
-            Option option = field.getAnnotation(Option.class);
-            if (option != null && Arrays.asList(option.names()).contains(name)) {
-                return NO_DEFAULT.equals(option.defaultValue()) ? null : option.defaultValue();
+        for (Class<?> declaring : List.of(MoonbatchCli.class, BeamSearchOptions.class)) {
+            for (Field field : declaring.getDeclaredFields()) {
+                Option option = field.getAnnotation(Option.class);
+                if (option != null && Arrays.asList(option.names()).contains(name)) {
+                    return NO_DEFAULT.equals(option.defaultValue()) ? null : option.defaultValue();
+                }
             }
         }
         throw new IllegalStateException("the job has no option " + name);
@@ -267,9 +258,7 @@ final class AskCommand implements Callable<Integer> {
 
     /** The model chosen and the task decided; every prompt this run can build is built once here, before weights load. */
     private Plan plan(TaskOptions asked) {
-        GenerationOverrides search = new GenerationOverrides(numBeams, lengthPenalty, earlyStopping, noRepeatNgramSize,
-                repetitionPenalty);
-        search.validate();
+        GenerationOverrides search = beamSearch.overrides();
         ModelSelection chosen = ModelSelection.of(model, precision, threads, device, deviceFallback, true, home, err);
         boolean questions = Task.QUERY.equals(asked.task());
         if (questions && task == null && !ModelLoader.takesPrompts(chosen.bundle())) {

@@ -10,6 +10,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -102,20 +103,8 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--questions", description = "CSV file image_path,question (several rows per image allowed; relative paths are under --input): one output row per image and question.")
     String questions;
 
-    @Option(names = "--num-beams", description = "Beam search width; 1 = greedy. Default: the bundle's generation_config.json (num_beams), else 1.")
-    Integer numBeams;
-
-    @Option(names = "--length-penalty", description = "Beam scores are divided by length^this (default: the bundle's, else 1.0).")
-    Double lengthPenalty;
-
-    @Option(names = "--early-stopping", description = "Beam search stopping: true, false or never (default: the bundle's, else false).")
-    String earlyStopping;
-
-    @Option(names = "--no-repeat-ngram-size", description = "Never repeat an n-gram of this size; 0 = off (default: the bundle's, else 0).")
-    Integer noRepeatNgramSize;
-
-    @Option(names = "--repetition-penalty", description = "Penalty on tokens already generated; 1 = off (default: the bundle's, else 1.0).")
-    Double repetitionPenalty;
+    @Mixin
+    BeamSearchOptions beamSearch = new BeamSearchOptions();
 
     @Option(names = "--resume", defaultValue = "true", negatable = true, fallbackValue = "true",
             description = "Reuse earlier successful rows in --output whose image content, model and options are "
@@ -271,9 +260,7 @@ public final class MoonbatchCli implements Callable<Integer> {
             throw new IllegalArgumentException("--master: expected local, local[N], local[*], spark://HOST:PORT, yarn or "
                     + "k8s://URL but got '" + master + "'");
         }
-        GenerationOverrides search = new GenerationOverrides(numBeams, lengthPenalty, earlyStopping, noRepeatNgramSize,
-                repetitionPenalty);
-        search.validate();
+        GenerationOverrides search = beamSearch.overrides();
         requireInput(input);
         requireOutput(output, input);
         ModelSelection chosen = ModelSelection.of(model, precision, threads, device, deviceFallback,
