@@ -1,6 +1,8 @@
 package dev.moonbatch.job;
 
+import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.bundle.ModelBundle;
 import dev.moonbatch.runtime.bundle.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,7 +26,10 @@ class ModelLoadedOnceTest {
                 "--batch-size", "2", "--threads", "3");
         assertEquals(0, run.exitCode(), run.err());
         assertEquals(1, ExecutorModels.loads() - loadsBefore, "model loads in this executor JVM");
-        int peak = ExecutorModels.peakConcurrentTasks(TestPaths.demoModel().toString(), new RuntimeOptions(Precision.FP32, 3));
+        // the cache key is the options as the driver resolved them against the bundle
+        RuntimeOptions resolved = ModelLoader.resolve(ModelBundle.open(TestPaths.demoModel()), new RuntimeOptions(Precision.FP32, 3),
+                warning -> { });
+        int peak = ExecutorModels.peakConcurrentTasks(TestPaths.demoModel().toString(), resolved);
         assertTrue(peak >= 2, "tasks that shared the model at once: " + peak);
         System.out.println("model loads: 1, tasks sharing it at once (peak): " + peak);
     }
