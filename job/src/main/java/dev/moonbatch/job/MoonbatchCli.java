@@ -39,7 +39,10 @@ import java.util.concurrent.Callable;
                         + "from the config file (batch-size = 16). Precedence: command line, then environment, "
                         + "then config file, then the defaults shown."},
         footer = {"", "Exit codes: 0 the job ran (failed images have error rows), 2 bad configuration, 1 the job failed, "
-                + "3 inference failed on every row the run computed (the outputs and summary.json are still written)."})
+                + "3 inference failed on every row the run computed (the outputs and summary.json are still written).",
+                "",
+                "Also: moonbatch review --output DIR --apply FILE (apply a morning's reviews), "
+                        + "moonbatch ask --image FILE [--prompt TEXT] (one image, no Spark); each has its own --help."})
 public final class MoonbatchCli implements Callable<Integer> {
     static final int CONFIG_ERROR = 2;
     /** The model failed on every row it ran on ({@link RunSummary#everyInferenceFailed()}). */
