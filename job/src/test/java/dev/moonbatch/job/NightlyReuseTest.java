@@ -134,6 +134,39 @@ class NightlyReuseTest {
         assertEquals(1, Outputs.summary(out).get("computed").asLong(), "only the rewritten file is computed");
     }
 
+    @Test
+    void anotherPromptsRowsStayWhileTheirImageIsListedAndMoveToRemovedWhenItIsGone() throws Exception {
+        Path in = tmp.resolve("in");
+        Files.createDirectories(in);
+        Path images = TestPaths.root().resolve("sample-data/images");
+        Files.copy(images.resolve("synthetic_red_mug_white.jpg"), in.resolve("a.jpg"));
+        Files.copy(images.resolve("synthetic_blue_ball_wooden.jpg"), in.resolve("b.jpg"));
+        Path out = tmp.resolve("out");
+        String model = TestPaths.root().resolve("sample-data/models/moondream2-tiny").toString();
+        String[] colour = {"--input", in.toString(), "--output", out.toString(), "--model", model, "--master", "local[2]",
+                "--task", "query", "--prompt", "What colour is the object?", "--max-new-tokens", "4"};
+        assertEquals(0, CliRun.of(colour).exitCode());
+        String[] shape = colour.clone();
+        shape[11] = "What shape is the object?";
+        assertEquals(0, CliRun.of(shape).exitCode());
+        assertEquals(4, Outputs.rows(out).size(), "two prompts, two images");
+
+        // b.jpg is gone: tonight's prompt finds its own row gone by the reuse join, the other prompt's row by the listing
+        Files.delete(in.resolve("b.jpg"));
+        CliRun third = CliRun.of(shape);
+        assertEquals(0, third.exitCode(), third.err());
+        List<Row> rows = Outputs.rows(out);
+        assertEquals(2, rows.size(), rows.toString());
+        assertTrue(rows.stream().allMatch(r -> r.<String>getAs("image_path").endsWith("/a.jpg")), rows.toString());
+        assertEquals(2, Outputs.summary(out).get("removed").asLong());
+        try (var spark = SparkSessions.create("local[1]")) {
+            List<Row> removed = spark.read().parquet(out.resolve(RunExports.REMOVED).toString()).collectAsList();
+            assertEquals(2, removed.size());
+            assertTrue(removed.stream().allMatch(r -> r.<String>getAs("image_path").endsWith("/b.jpg")
+                    && "removed".equals(r.getAs("change")) && r.getAs("text") != null), removed.toString());
+        }
+    }
+
     private static Map<String, Row> byName(List<Row> rows) {
         Map<String, Row> byName = new HashMap<>();
         for (Row r : rows) {
