@@ -130,10 +130,7 @@ public final class CaptionJob {
             List<List<WorkItem>> slices = WorkSlices.cut(work, partitions);
             toCompute = jsc.parallelize(slices, slices.size()).flatMap(List::iterator);
         } else {
-            Dataset<Row> earlierOfThisPrompt = hasResults && config.questionsFile() == null
-                    ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()).filter(thisRunsRows()) : null;
-            reuse = ReusePlan.plan(spark, workTable, prior, earlierOfThisPrompt, shipped, modelName(), partitions,
-                    shippedConf, counters);
+            reuse = ReusePlan.plan(spark, workTable, prior, shipped, modelName(), partitions, shippedConf, counters);
             toCompute = reuse.toCompute();
         }
         JavaRDD<Row> rows = toCompute.mapPartitions(new PartitionCaptioner(shipped, shippedConf, counters));
@@ -154,21 +151,7 @@ public final class CaptionJob {
             // known up front, so this never recomputes the model work. Rows of this task whose image
             // is gone from the input move to removed.parquet.
             Dataset<Row> flagged;
-            Dataset<Row> goneOfThisPrompt = null;
-            if (reuse != null && reuse.gone() != null) {
-                // the plan's join already found which of this run's own earlier rows are gone; of the
-                // other rows, only those of this task (other prompts) can be gone, and only they need the listing
-                Dataset<Row> others = earlier.filter(not(thisRunsRows()));
-                Dataset<Row> sameTask = others.filter(col("task").equalTo(lit(config.task().name())));
-                flagged = others.filter(not(col("task").equalTo(lit(config.task().name()))))
-                        .withColumn("p_path", col("image_path")); // rows of other tasks stay, listed or not
-                if (!sameTask.isEmpty()) {
-                    Dataset<Row> present = listing.select(col("path").as("p_path"));
-                    flagged = flagged.unionByName(sameTask.join(present,
-                            sameTask.col("image_path").equalTo(present.col("p_path")), "left_outer"));
-                }
-                goneOfThisPrompt = reuse.gone();
-            } else if (config.questionsFile() == null) {
+            if (config.questionsFile() == null) {
                 // one prompt for every listed image: one join with the listing says both what this
                 // run replaces (listed, this task and prompt) and what is gone
                 Dataset<Row> present = listing.select(col("path").as("p_path"));
@@ -187,11 +170,8 @@ public final class CaptionJob {
             Column[] base = columns(ResultRow.SCHEMA);
             table = table.unionByName(flagged.filter(col("_gone").equalTo(false)).select(base)
                     .withColumn(OutputTable.CHANGE, lit(OutputTable.UNCHANGED)));
-            Dataset<Row> gone = flagged.filter(col("_gone")).drop("_gone", "p_path");
-            if (goneOfThisPrompt != null) {
-                gone = gone.select(columns(OutputTable.SCHEMA)).unionByName(goneOfThisPrompt.select(columns(OutputTable.SCHEMA)));
-            }
-            removedNow = gone.withColumn(OutputTable.CHANGE, lit(OutputTable.REMOVED))
+            removedNow = flagged.filter(col("_gone")).drop("_gone", "p_path")
+                    .withColumn(OutputTable.CHANGE, lit(OutputTable.REMOVED))
                     .withColumn(OutputTable.REMOVED_RUN_ID, lit(config.runId()))
                     .select(columns(OutputTable.REMOVED_SCHEMA));
         }

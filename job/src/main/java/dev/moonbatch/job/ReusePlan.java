@@ -63,17 +63,10 @@ final class ReusePlan {
      *                  {@code change} is still to be derived
      * @param toCompute the images and prompts left for the model
      * @param hashed    the cached hashes of the files not matched by file key (released after the write)
-     * @param gone      with {@code earlierOfThisPrompt}: its rows whose image is no longer listed
-     *                  ({@link OutputTable#SCHEMA}), found by the same join; else null
-     * @param classified the cached rows of that join that are not carried (released after the write), or null
      */
-    record Plan(Dataset<Row> carried, Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed,
-                Dataset<Row> gone, Dataset<Row> classified) {
+    record Plan(Dataset<Row> carried, Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed) {
         void release() {
             hashed.unpersist();
-            if (classified != null) {
-                classified.unpersist();
-            }
         }
 
         /**
@@ -125,69 +118,25 @@ final class ReusePlan {
         Dataset<Row> tagged = results == null ? checkpoints.withColumn("_from_results", lit(false))
                 : checkpoints == null ? results.withColumn("_from_results", lit(true))
                 : results.withColumn("_from_results", lit(true)).unionByName(checkpoints.withColumn("_from_results", lit(false)));
-        Dataset<Row> mine = tagged.filter(reusable(config).and(col("task").equalTo(lit(config.task().name()))))
-                .select(priorColumns(col("_from_results").as("p_from_results")));
+        Dataset<Row> mine = tagged.filter(col("error").isNull().and(col("content_sha256").isNotNull())
+                        .and(col("task").equalTo(lit(config.task().name())))
+                        .and(col("options").equalTo(lit(config.optionsKey()))))
+                .select(col("image_path").as("p_path"), col("prompt").as("p_prompt"), col("content_sha256").as("p_sha"),
+                        col("file_size").as("p_size"), col("modified_ms").as("p_mtime"), col("width").as("p_width"),
+                        col("height").as("p_height"), col("text").as("p_text"), col("regions").as("p_regions"), col("confidence").as("p_confidence"),
+                        col("min_token_prob").as("p_min"), col("finish_reason").as("p_finish"), col("run_id").as("p_run"),
+                        col("_from_results").as("p_from_results"));
         return mine.isEmpty() ? null : new Prior(mine, checkpoints != null);
     }
 
-    /** A row whose answer may be reused: successful, hashed, made with this run's options. */
-    private static Column reusable(JobConfig config) {
-        return col("error").isNull().and(col("content_sha256").isNotNull()).and(col("options").equalTo(lit(config.optionsKey())));
-    }
-
-    /** An earlier row's columns as the reuse joins read them ({@code p_} prefixed), then {@code more}. */
-    private static Column[] priorColumns(Column... more) {
-        List<Column> cols = new ArrayList<>(List.of(col("image_path").as("p_path"), col("prompt").as("p_prompt"),
-                col("content_sha256").as("p_sha"), col("file_size").as("p_size"), col("modified_ms").as("p_mtime"),
-                col("width").as("p_width"), col("height").as("p_height"), col("text").as("p_text"),
-                col("regions").as("p_regions"), col("confidence").as("p_confidence"), col("min_token_prob").as("p_min"),
-                col("finish_reason").as("p_finish"), col("run_id").as("p_run")));
-        cols.addAll(List.of(more));
-        return cols.toArray(Column[]::new);
-    }
-
-    /**
-     * @param earlierOfThisPrompt the rows of {@code results.parquet} of this run's task and (single)
-     *                            prompt, or null (no results, or --questions): with it, one full outer
-     *                            join of the listing with those rows says at once which are carried
-     *                            by file key, which files are left to hash and which images are gone
-     */
-    static Plan plan(SparkSession spark, Dataset<Row> work, Prior earlierRows, Dataset<Row> earlierOfThisPrompt,
-                     JobConfig config, String model, int partitions, SerializableConfiguration hadoopConf,
-                     RunCounters counters) {
+    static Plan plan(SparkSession spark, Dataset<Row> work, Prior earlierRows, JobConfig config, String model,
+                     int partitions, SerializableConfiguration hadoopConf, RunCounters counters) {
         Dataset<Row> prior = earlierRows.rows();
         Dataset<Row> asked = work.select(col("path"), explode(col("prompts")).as("prompt"), col("size"), col("mtime"));
         Dataset<Row> carried = null;
         Dataset<Row> reused = null;
         Dataset<Row> rest = asked;
-        Dataset<Row> gone = null;
-        Dataset<Row> classified = null;
-        if (earlierOfThisPrompt != null) {
-            Dataset<Row> e = earlierOfThisPrompt.select(priorColumns(reusable(config).as("p_ok"),
-                    struct(columns(OutputTable.SCHEMA)).as("p_row")));
-            Column byFile = col("p_ok").and(col("size").equalTo(col("p_size"))).and(col("mtime").equalTo(col("p_mtime")))
-                    .and(col("mtime").gt(0)).and(lit(!config.verifyContent())); // mtime 0: a store that keeps no times
-            Dataset<Row> joined = asked.join(e, asked.col("path").equalTo(e.col("p_path")), "full_outer")
-                    .withColumn("_kind", when(col("path").isNull(), lit("gone")).when(byFile, lit("carried"))
-                            .otherwise(lit("candidate")));
-            carried = rows(joined.filter(col("_kind").equalTo("carried")), config, model);
-            // the few rows that are not carried, kept: the hashing, the removed rows and the write all read them
-            classified = joined.filter(col("_kind").notEqual("carried"))
-                    .select("path", "prompt", "size", "mtime", "_kind", "p_row").persist(StorageLevel.MEMORY_AND_DISK());
-            gone = classified.filter(col("_kind").equalTo("gone")).select("p_row.*");
-            rest = classified.filter(col("_kind").equalTo("candidate")).select("path", "prompt", "size", "mtime");
-            if (earlierRows.fromCheckpoints() && !config.verifyContent()) {
-                Dataset<Row> saved = prior.filter(not(col("p_from_results")))
-                        .dropDuplicates("p_path", "p_prompt", "p_size", "p_mtime");
-                Dataset<Row> fromSaved = rest.join(saved, rest.col("path").equalTo(saved.col("p_path"))
-                        .and(rest.col("prompt").eqNullSafe(saved.col("p_prompt")))
-                        .and(rest.col("size").equalTo(saved.col("p_size")))
-                        .and(rest.col("mtime").equalTo(saved.col("p_mtime")))
-                        .and(rest.col("mtime").gt(0)), "left_outer");
-                reused = rows(fromSaved.filter(col("p_path").isNotNull()), config, model);
-                rest = fromSaved.filter(col("p_path").isNull()).select("path", "prompt", "size", "mtime");
-            }
-        } else if (!config.verifyContent()) {
+        if (!config.verifyContent()) {
             Dataset<Row> byFile = earlierRows.fromCheckpoints() ? prior.dropDuplicates("p_path", "p_prompt", "p_size", "p_mtime")
                     : prior;
             Dataset<Row> joined = asked.join(byFile, asked.col("path").equalTo(byFile.col("p_path"))
@@ -221,11 +170,7 @@ final class ReusePlan {
         if (carried == null) {
             carried = spark.createDataFrame(List.of(), ResultRow.SCHEMA);
         }
-        return new Plan(counted(carried, counters), counted(reused, counters), toCompute, hashed, gone, classified);
-    }
-
-    private static Column[] columns(StructType schema) {
-        return java.util.Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
+        return new Plan(counted(carried, counters), counted(reused, counters), toCompute, hashed);
     }
 
     private static Dataset<Row> counted(Dataset<Row> rows, RunCounters counters) {
