@@ -83,28 +83,12 @@ final class AskCommand implements Callable<Integer> {
     @Option(names = "--config", description = "Properties file of settings, as for the job (default: $MOONBATCH_CONFIG, else conf/moonbatch.properties).")
     String configFile;
 
-    @Option(names = "--model", description = "Model bundle folder. Default: the demo model in sample-data.")
-    String model;
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
 
     @Option(names = "--max-new-tokens", description = "Generated tokens per answer at most. Default: as the job's, by family, "
             + "task and mode (conf/prompts.properties), or the bundle's generation_config.json max_new_tokens.")
     Integer maxNewTokens;
-
-    @Option(names = "--precision", description = "Weight variant: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 (default ${DEFAULT-VALUE}).")
-    String precision;
-
-    @Option(names = "--device", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
-
-    @Option(names = "--device-fallback", negatable = true, fallbackValue = "true",
-            description = "With --device cuda: run on the CPU where CUDA cannot start (default ${DEFAULT-VALUE}).")
-    boolean deviceFallback;
-
-    @Option(names = "--threads", description = "ONNX Runtime threads per inference; 0 = all cores (default ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(names = "--max-megapixels", description = "Refuse a larger image, read from the header (default ${DEFAULT-VALUE}).")
-    double maxMegapixels;
 
     @Option(names = "--mode", description = "Caption length for the family's caption prompt: short, normal or detailed (default ${DEFAULT-VALUE}).")
     String mode;
@@ -173,7 +157,7 @@ final class AskCommand implements Callable<Integer> {
      * none. (picocli's model of the job command would load Spark classes, named in its method signatures.)
      */
     static String jobDefault(String name) {
-        for (Class<?> declaring : List.of(MoonbatchCli.class, BeamSearchOptions.class)) {
+        for (Class<?> declaring : List.of(MoonbatchCli.class, ModelOptions.class, BeamSearchOptions.class)) {
             for (Field field : declaring.getDeclaredFields()) {
                 Option option = field.getAnnotation(Option.class);
                 if (option != null && Arrays.asList(option.names()).contains(name)) {
@@ -207,7 +191,7 @@ final class AskCommand implements Callable<Integer> {
         DecodedImage decoded;
         try {
             TaskOptions asked = checkOptions();
-            decoded = new ImageDecoder(MoonbatchCli.maxPixels(maxMegapixels))
+            decoded = new ImageDecoder(modelOptions.maxPixels())
                     .decode(ImageFiles.readAll(image, new org.apache.hadoop.conf.Configuration(), MoonbatchCli.MAX_FILE_BYTES));
             plan = plan(asked);
         } catch (IllegalArgumentException | BundleException e) {
@@ -247,10 +231,7 @@ final class AskCommand implements Callable<Integer> {
         if (maxNewTokens != null) {
             MoonbatchCli.requireAtLeast("--max-new-tokens", maxNewTokens, 1);
         }
-        MoonbatchCli.requireAtLeast("--threads", threads, 0);
-        if (!(maxMegapixels > 0)) {
-            throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
-        }
+        modelOptions.validate();
         TaskOptions asked = new TaskOptions(task != null ? task : Task.QUERY, mode, prompt);
         asked.validate();
         return asked;
@@ -259,7 +240,7 @@ final class AskCommand implements Callable<Integer> {
     /** The model chosen and the task decided; every prompt this run can build is built once here, before weights load. */
     private Plan plan(TaskOptions asked) {
         GenerationOverrides search = beamSearch.overrides();
-        ModelSelection chosen = ModelSelection.of(model, precision, threads, device, deviceFallback, true, home, err);
+        ModelSelection chosen = modelOptions.select(true, home, err);
         boolean questions = Task.QUERY.equals(asked.task());
         if (questions && task == null && !ModelLoader.takesPrompts(chosen.bundle())) {
             if (prompt != null) {

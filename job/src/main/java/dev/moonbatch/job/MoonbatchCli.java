@@ -59,8 +59,8 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "Output folder: results.parquet, results.csv, summary.json.")
     String output;
 
-    @Option(names = "--model", description = "Model bundle folder (Hugging Face / transformers.js export). Default: the demo model in sample-data.")
-    String model;
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
 
     @Option(names = "--master", description = "Spark master URL. Default: what spark-submit set, else local[*].")
     String master;
@@ -75,24 +75,6 @@ public final class MoonbatchCli implements Callable<Integer> {
 
     @Option(names = "--partitions", defaultValue = "0", description = "Spark partitions; 0 = from the image count and parallelism (default).")
     int partitions;
-
-    @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, quantized, q4, q4f16, bnb4 for every file (a missing one falls back to the nearest the bundle has, with a warning), or per file: vision=fp16,decoder=q4f16 (default ${DEFAULT-VALUE}).")
-    String precision;
-
-    @Option(names = "--device", defaultValue = "cpu", description = "Where ONNX Runtime runs: cpu (default) or cuda[:N] (needs the -Pcuda build and CUDA 12 + cuDNN 9).")
-    String device;
-
-    @Option(names = "--device-fallback", defaultValue = "false", negatable = true, fallbackValue = "true",
-            description = "With --device cuda: an executor where CUDA cannot start runs on the CPU (with a warning) instead of "
-                    + "failing the job; each executor decides for itself, summary.json's devices says what each used "
-                    + "(default ${DEFAULT-VALUE}).")
-    boolean deviceFallback;
-
-    @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime threads per inference; 0 = executor cores / concurrent tasks (default).")
-    int threads;
-
-    @Option(names = "--max-megapixels", defaultValue = "50", description = "Refuse images larger than this, read from the header (default ${DEFAULT-VALUE}).")
-    double maxMegapixels;
 
     @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default), query (needs --prompt or --questions) or ocr (Florence-2: the text in the image).")
     String task;
@@ -250,12 +232,9 @@ public final class MoonbatchCli implements Callable<Integer> {
             requireAtLeast("--max-new-tokens", maxNewTokens, 1);
         }
         requireAtLeast("--partitions", partitions, 0);
-        requireAtLeast("--threads", threads, 0);
+        modelOptions.validate();
         if (fullExportsMaxRows < 0) {
             throw new IllegalArgumentException("--full-exports-max-rows: expected a number >= 0 but got " + fullExportsMaxRows);
-        }
-        if (!(maxMegapixels > 0)) {
-            throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
         }
         TaskOptions asked = new TaskOptions(task, mode, prompt);
         asked.validate();
@@ -266,14 +245,13 @@ public final class MoonbatchCli implements Callable<Integer> {
         GenerationOverrides search = beamSearch.overrides();
         requireInput(input);
         requireOutput(output, input);
-        ModelSelection chosen = ModelSelection.of(model, precision, threads, device, deviceFallback,
-                SparkSessions.runsOnThisMachine(SparkSessions.effectiveMaster(master)), home(System.getenv()), err);
+        ModelSelection chosen = modelOptions.select(SparkSessions.runsOnThisMachine(SparkSessions.effectiveMaster(master)), home(System.getenv()), err);
         ModelBundle bundle = chosen.bundle();
         RuntimeOptions runtime = chosen.runtime();
         Task resolved = resolveTask(asked, bundle);
         int tokens = GenerationLengths.forTask(maxNewTokens, bundle, resolved, mode, home(System.getenv()));
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
-                batchSize, tokens, partitions, maxPixels(maxMegapixels), MAX_FILE_BYTES,
+                batchSize, tokens, partitions, modelOptions.maxPixels(), MAX_FILE_BYTES,
                 resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null);
     }
 

@@ -1,0 +1,59 @@
+package dev.moonbatch.job;
+
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+
+/**
+ * Which model to load and how (a picocli mixin of the job and {@code ask}): declared and checked
+ * once, so both commands load the same weights the same way, with the same defaults.
+ */
+final class ModelOptions {
+    @Option(names = "--model", description = "Model bundle folder (Hugging Face / transformers.js export). Default: the demo model in sample-data.")
+    String model;
+
+    @Option(names = "--precision", defaultValue = "fp32", description = "Weight variant by file suffix: fp32, fp16, int8, uint8, "
+            + "quantized, q4, q4f16, bnb4 for every file (a missing one falls back to the nearest the bundle has, with a "
+            + "warning), or per file: vision=fp16,decoder=q4f16 (default ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "Where ONNX Runtime runs: cpu (default) or cuda[:N] (needs the "
+            + "-Pcuda build and CUDA 12 + cuDNN 9).")
+    String device;
+
+    @Option(names = "--device-fallback", defaultValue = "false", negatable = true, fallbackValue = "true",
+            description = "With --device cuda: a machine where CUDA cannot start runs the model on the CPU (with a warning) "
+                    + "instead of failing; on a cluster each executor decides for itself, and summary.json's devices says "
+                    + "what each used (default ${DEFAULT-VALUE}).")
+    boolean deviceFallback;
+
+    @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime threads per inference; 0 = the cores shared "
+            + "between the inferences that run at once (default).")
+    int threads;
+
+    @Option(names = "--max-megapixels", defaultValue = "50", description = "Refuse images larger than this, read from the "
+            + "header (default ${DEFAULT-VALUE}).")
+    double maxMegapixels;
+
+    /** Every value checked, each failure one message naming the option. */
+    void validate() {
+        MoonbatchCli.requireAtLeast("--threads", threads, 0);
+        if (!(maxMegapixels > 0)) {
+            throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
+        }
+    }
+
+    /** The most pixels an image may have. */
+    long maxPixels() {
+        return MoonbatchCli.maxPixels(maxMegapixels);
+    }
+
+    /**
+     * The bundle and runtime settings, checked without loading weights.
+     *
+     * @param runsHere whether the model runs on this machine (local mode, ask): only then is CUDA probed here
+     */
+    ModelSelection select(boolean runsHere, String home, PrintStream err) {
+        return ModelSelection.of(model, precision, threads, device, deviceFallback, runsHere, home, err);
+    }
+}
