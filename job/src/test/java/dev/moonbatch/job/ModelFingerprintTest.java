@@ -46,11 +46,7 @@ class ModelFingerprintTest {
     @Test
     void unusedFilesKeepRowsReusedAndAChangedLoadedFileRecomputesThem() throws Exception {
         Path model = copyOfDemoModel();
-        Path in = tmp.resolve("in");
-        Files.createDirectories(in);
-        Path images = TestPaths.root().resolve("sample-data/images");
-        Files.copy(images.resolve("synthetic_red_mug_white.jpg"), in.resolve("a.jpg"));
-        Files.copy(images.resolve("synthetic_blue_ball_wooden.jpg"), in.resolve("b.jpg"));
+        Path in = Outputs.twoPhotos(tmp.resolve("in"));
         Path out = tmp.resolve("out");
         String[] args = {"--input", in.toString(), "--output", out.toString(), "--model", model.toString(),
                 "--master", "local[1]", "--max-new-tokens", "6"};

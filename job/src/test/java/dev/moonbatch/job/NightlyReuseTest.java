@@ -136,11 +136,7 @@ class NightlyReuseTest {
 
     @Test
     void anotherPromptsRowsStayWhileTheirImageIsListedAndMoveToRemovedWhenItIsGone() throws Exception {
-        Path in = tmp.resolve("in");
-        Files.createDirectories(in);
-        Path images = TestPaths.root().resolve("sample-data/images");
-        Files.copy(images.resolve("synthetic_red_mug_white.jpg"), in.resolve("a.jpg"));
-        Files.copy(images.resolve("synthetic_blue_ball_wooden.jpg"), in.resolve("b.jpg"));
+        Path in = Outputs.twoPhotos(tmp.resolve("in"));
         Path out = tmp.resolve("out");
         String model = TestPaths.root().resolve("sample-data/models/moondream2-tiny").toString();
         String[] colour = {"--input", in.toString(), "--output", out.toString(), "--model", model, "--master", "local[2]",

@@ -41,6 +41,15 @@ final class Outputs {
         return counts;
     }
 
+    /** A fresh input folder of two sample photos, a.jpg (a red mug) and b.jpg (a blue ball). */
+    static Path twoPhotos(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Path images = TestPaths.root().resolve("sample-data/images");
+        Files.copy(images.resolve("synthetic_red_mug_white.jpg"), dir.resolve("a.jpg"));
+        Files.copy(images.resolve("synthetic_blue_ball_wooden.jpg"), dir.resolve("b.jpg"));
+        return dir;
+    }
+
     /**
      * Copies the held-out images {@code times} times under new names into {@code dir}; each copy
      * after the first has one pixel changed, so every file has its own content hash.
