@@ -55,7 +55,9 @@ import java.util.concurrent.Callable;
                 "",
                 "Options shared with the job take their defaults as the job does: environment, then config file, then "
                         + "the job's built-in defaults."},
-        footer = {"", "Exit codes: 0 answered, 2 bad option (missing or unreadable image, missing model, ...), 1 failure."})
+        footer = {"", "Exit codes: 0 answered, 2 bad option (missing or unreadable image, missing model, ...), 1 failure, "
+                + "or a question the model could not answer (its line reads ERROR<TAB>INFERENCE_FAILED: why; the "
+                + "other questions are answered)."})
 final class AskCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(AskCommand.class);
     /** The options whose defaults come from the job's (env, config file, then its built-in default). */
@@ -65,6 +67,8 @@ final class AskCommand implements Callable<Integer> {
     /** What picocli's {@code @Option.defaultValue} holds when none is given. */
     private static final String NO_DEFAULT = "__no_default_value__";
     private static final List<String> STOP_WORDS = List.of("exit", "quit");
+    /** Questions the model could not answer in this session (each got an error line). */
+    private int failed;
 
     @Option(names = "--image", required = true, description = "The image file (local path, file://, hdfs://).")
     String image;
@@ -214,7 +218,7 @@ final class AskCommand implements Callable<Integer> {
                 answer(vlm, prepared, plan, plan.taskFor(null, home));
             }
             imagesEncoded = vlm.imagesEncoded();
-            return 0;
+            return failed > 0 ? 1 : 0;
         } catch (Exception e) {
             var device = MoonbatchCli.deviceProblem(e);
             if (device.isPresent()) {
@@ -284,15 +288,43 @@ final class AskCommand implements Callable<Integer> {
         }
     }
 
-    /** One answer about the prepared image, printed as it is ready (its features are encoded on the first). */
+    /**
+     * One answer about the prepared image, printed as it is ready (its features are encoded on the
+     * first). A question the model cannot run (one longer than its positions, say) gets an error line
+     * in its place, as the job gives it an error row, and the session goes on to the next.
+     */
     private void answer(VisionLanguageModel vlm, PreparedImage prepared, Plan plan, Task t) throws Exception {
         GenerationOptions options = plan.search().optionsFor(vlm,
                 GenerationLengths.forTask(maxNewTokens, plan.model().bundle(), t, mode, home));
         long start = System.nanoTime();
-        Generation g = vlm.generate(List.of(new Query(prepared, t)), options).get(0);
+        Generation g;
+        try {
+            g = vlm.generate(List.of(new Query(prepared, t)), options).get(0);
+        } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+            failed++;
+            String error = "INFERENCE_FAILED: " + firstLine(e.getMessage() == null ? e.toString() : e.getMessage());
+            err.println("moonbatch: could not answer '" + t.prompt() + "': " + error);
+            out.println(json ? jsonError(t, error) : "ERROR\t" + error);
+            out.flush();
+            return;
+        }
         LOG.debug("answered in {} ms", (System.nanoTime() - start) / 1_000_000); // bench/ask-latency.sh reads it
         out.println(json ? jsonLine(t, g) : textLine(g));
         out.flush();
+    }
+
+    private static String firstLine(String message) {
+        int nl = message.indexOf('\n');
+        return (nl < 0 ? message : message.substring(0, nl)).strip();
+    }
+
+    private String jsonError(Task t, String error) {
+        ObjectNode node = new ObjectMapper().createObjectNode();
+        node.put("image", image);
+        node.put("task", t.name());
+        node.put("prompt", t.prompt());
+        node.put("error", error);
+        return node.toString();
     }
 
     /** {@code TEXT<TAB>confidence 0.87}; line breaks and tabs inside the text escaped so that an answer stays one line. */

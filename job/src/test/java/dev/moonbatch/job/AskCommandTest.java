@@ -139,6 +139,26 @@ class AskCommandTest {
     }
 
     @Test
+    void aQuestionTheModelCannotRunGetsAnErrorLineAndTheSessionGoesOn() throws Exception {
+        // blip2-tiny has 256 positions: a question of ~3,000 tokens cannot run, the next one can
+        String tooLong = "What colour is it? " + "very ".repeat(3000);
+        String blip2 = TestPaths.root().resolve("sample-data/models/blip2-tiny").toString();
+        Asked session = ask(tooLong + "\nWhat colour is the object?\n", "--model", blip2, "--image", IMAGE.toString());
+        assertEquals(1, session.exitCode(), session.err());
+        assertEquals(2, session.lines().size(), session.lines().toString());
+        assertTrue(session.lines().get(0).startsWith("ERROR\tINFERENCE_FAILED: "), session.lines().get(0));
+        Asked alone = ask("", "--model", blip2, "--image", IMAGE.toString(), "--prompt", "What colour is the object?");
+        assertEquals(0, alone.exitCode(), alone.err());
+        assertEquals(alone.lines().get(0), session.lines().get(1), "the next question is answered as if asked alone");
+
+        Asked asJson = ask(tooLong + "\n", "--model", blip2, "--image", IMAGE.toString(), "--json");
+        assertEquals(1, asJson.exitCode());
+        JsonNode error = asJson.json().get(0);
+        assertTrue(error.get("error").asText().startsWith("INFERENCE_FAILED: "), error.toString());
+        assertFalse(error.has("text"), error.toString());
+    }
+
+    @Test
     void badOptionsExit2NamingTheOption() throws Exception {
         String demo = TestPaths.demoModel().toString();
         Path corrupt = tmp.resolve("corrupt.jpg");
