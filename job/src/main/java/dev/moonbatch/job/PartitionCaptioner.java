@@ -401,12 +401,21 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
             }
         } catch (Exception | OutOfMemoryError batchFailure) {
             List<Image> images = answers.stream().map(a -> a.image).distinct().toList();
+            if (answers.size() == 1) {
+                Answer a = answers.get(0);
+                a.error = INFERENCE_FAILED + ": " + batchFailure;
+                a.computed = true;
+                LOG.warn("inference failed for {}", a.image.item.path(), batchFailure);
+                return;
+            }
             if (images.size() == 1) {
+                // one image, several questions: one question the model cannot run (too long for its
+                // positions, say) must not take the others' answers with it
+                LOG.warn("{} questions about {} failed together ({}); retrying them one by one", answers.size(),
+                        images.get(0).item.path(), batchFailure.toString());
                 for (Answer a : answers) {
-                    a.error = INFERENCE_FAILED + ": " + batchFailure;
-                    a.computed = true;
+                    infer(model, List.of(a));
                 }
-                LOG.warn("inference failed for {}", images.get(0).item.path(), batchFailure);
                 return;
             }
             LOG.warn("a batch of {} images failed ({}); retrying them one by one", images.size(), batchFailure.toString());
