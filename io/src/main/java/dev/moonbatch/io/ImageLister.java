@@ -50,22 +50,11 @@ public final class ImageLister {
      * (no extra call per file), sorted by path.
      */
     public static List<ListedFile> listFiles(String input, Configuration conf) throws IOException {
-        Path root = HadoopPaths.resolve(input);
-        FileSystem fs = HadoopPaths.fileSystem(root, conf);
-        FileStatus rootStatus;
-        try {
-            rootStatus = fs.getFileStatus(root);
-        } catch (FileNotFoundException e) {
-            throw new IllegalArgumentException("--input: no such directory: " + input, e);
+        Split top = split(input, conf, 1); // the input itself: a file, or the one folder to walk
+        List<ListedFile> found = new ArrayList<>(top.files());
+        for (Folder folder : top.folders()) {
+            found.addAll(listFolder(folder, conf));
         }
-        List<ListedFile> found = new ArrayList<>();
-        if (rootStatus.isFile()) {
-            if (isImageName(rootStatus.getPath().getName())) {
-                found.add(listed(fs, rootStatus));
-            }
-            return found;
-        }
-        found.addAll(listFolder(new Folder(rootStatus.getPath().toString(), 0, List.of()), conf));
         found.sort(java.util.Comparator.comparing(ListedFile::path));
         return found;
     }
