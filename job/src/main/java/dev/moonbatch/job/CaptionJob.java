@@ -100,11 +100,9 @@ public final class CaptionJob {
         }
         Dataset<Row> runKeys = workTable.select(col("path").as("k_path"), lit(config.task().name()).as("k_task"),
                 explode(col("prompts")).as("k_prompt"));
-        boolean hasResults = fs.exists(results);
+        Dataset<Row> earlier = fs.exists(results) ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
         describe(String.format(Locale.ROOT, "moonbatch: look for earlier results of %,d listed files", images));
-        ReusePlan.Prior prior = config.resume() ? ReusePlan.prior(
-                hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null,
-                Checkpoints.table(spark, out), config) : null;
+        ReusePlan.Prior prior = config.resume() ? ReusePlan.prior(earlier, Checkpoints.table(spark, out), config) : null;
         stages.put("list", seconds(t0));
         long t1 = System.nanoTime();
         int partitions = partitions(workImages);
@@ -135,7 +133,6 @@ public final class CaptionJob {
         }
         JavaRDD<Row> rows = toCompute.mapPartitions(new PartitionCaptioner(shipped, shippedConf, counters));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
-        Dataset<Row> earlier = hasResults ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
         Dataset<Row> table;
         if (reuse == null) {
             table = OutputTable.withChange(fresh, earlier);

@@ -63,8 +63,11 @@ final class ReusePlan {
      *                  {@code change} is still to be derived
      * @param toCompute the images and prompts left for the model
      * @param hashed    the cached hashes of the files not matched by file key (released after the write)
+     * @param fewHashed whether those files are at most {@link #BROADCAST_KEYS_MAX}: then their keys and
+     *                  hashes are broadcast past the earlier rows instead of joining the whole table
      */
-    record Plan(Dataset<Row> carried, Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed) {
+    record Plan(Dataset<Row> carried, Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed,
+                boolean fewHashed) {
         void release() {
             hashed.unpersist();
         }
@@ -76,7 +79,7 @@ final class ReusePlan {
          * {@link #BROADCAST_KEYS_MAX} keys, where a join is cheaper).
          */
         Dataset<Row> earlierCandidates(Dataset<Row> earlier) {
-            if (hashed.count() > BROADCAST_KEYS_MAX) {
+            if (!fewHashed) {
                 return earlier;
             }
             Dataset<Row> keys = hashed.select(col("path").as("c_path"), explode(col("prompts")).as("c_prompt"));
@@ -154,7 +157,8 @@ final class ReusePlan {
                 .javaRDD().mapPartitions(new ContentHasher(hadoopConf, config.maxFileBytes(), counters));
         Dataset<Row> hashed = spark.createDataFrame(hashedRows, HASHED).persist(StorageLevel.MEMORY_AND_DISK());
 
-        Dataset<Row> byContent = knownContent(prior, hashed).dropDuplicates("p_sha", "p_prompt");
+        boolean fewHashed = hashed.count() <= BROADCAST_KEYS_MAX;
+        Dataset<Row> byContent = (fewHashed ? knownContent(prior, hashed) : prior).dropDuplicates("p_sha", "p_prompt");
         Dataset<Row> hashedAsked = hashed.select(col("path"), explode(col("prompts")).as("prompt"), col("size"),
                 col("mtime"), col("sha"));
         Dataset<Row> matched = hashedAsked.join(byContent, hashedAsked.col("sha").equalTo(byContent.col("p_sha"))
@@ -170,7 +174,7 @@ final class ReusePlan {
         if (carried == null) {
             carried = spark.createDataFrame(List.of(), ResultRow.SCHEMA);
         }
-        return new Plan(counted(carried, counters), counted(reused, counters), toCompute, hashed);
+        return new Plan(counted(carried, counters), counted(reused, counters), toCompute, hashed, fewHashed);
     }
 
     private static Dataset<Row> counted(Dataset<Row> rows, RunCounters counters) {
@@ -178,14 +182,11 @@ final class ReusePlan {
     }
 
     /**
-     * The earlier rows whose content is among the hashed files': found by streaming the earlier rows
-     * past a broadcast of the few hashes (a night's changes), so the whole earlier table is neither
-     * shuffled nor deduplicated; all of it past {@link #BROADCAST_KEYS_MAX} files.
+     * The earlier rows whose content is among the (few) hashed files': found by streaming the earlier
+     * rows past a broadcast of the hashes (a night's changes), so the whole earlier table is neither
+     * shuffled nor deduplicated.
      */
     private static Dataset<Row> knownContent(Dataset<Row> prior, Dataset<Row> hashed) {
-        if (hashed.count() > BROADCAST_KEYS_MAX) {
-            return prior;
-        }
         Dataset<Row> shas = hashed.filter(col("sha").isNotNull()).select(col("sha").as("k_sha")).distinct();
         return prior.join(broadcast(shas), prior.col("p_sha").equalTo(shas.col("k_sha")), "left_semi");
     }
