@@ -1,8 +1,16 @@
 package dev.moonbatch.job;
 
+import dev.moonbatch.runtime.Device;
+import dev.moonbatch.runtime.ModelLoader;
+import dev.moonbatch.runtime.OrtSessions;
+import dev.moonbatch.runtime.RuntimeOptions;
+import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.bundle.PrecisionChoice;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /**
  * Which model to load and how (a picocli mixin of the job and {@code ask}): declared and checked
@@ -51,9 +59,29 @@ final class ModelOptions {
     /**
      * The bundle and runtime settings, checked without loading weights.
      *
-     * @param runsHere whether the model runs on this machine (local mode, ask): only then is CUDA probed here
+     * @param runsHere whether the model runs on this machine (local mode, ask): only then can this
+     *                 machine's CUDA be probed up front (a GPU it cannot drive is a configuration error,
+     *                 or a warning with --device-fallback); on a cluster each executor probes where it
+     *                 loads the model
+     * @param err      where warnings go (a CUDA fallback, a precision variant the bundle lacks)
+     * @throws IllegalArgumentException or {@link dev.moonbatch.runtime.bundle.BundleException}, naming the option
      */
     ModelSelection select(boolean runsHere, String home, PrintStream err) {
-        return ModelSelection.of(model, precision, threads, device, deviceFallback, runsHere, home, err);
+        Consumer<String> warn = w -> err.println("moonbatch: warning: " + w);
+        Device wanted = Device.parse(device, deviceFallback);
+        if (runsHere) {
+            OrtSessions.place(wanted, warn); // the device stays as asked: where the model loads, it decides again
+        }
+        RuntimeOptions asked = new RuntimeOptions(PrecisionChoice.parse(precision), threads).withDevice(wanted);
+        ModelBundle bundle = ModelLoader.validate(Path.of(model != null ? model : demoModel(home)), asked);
+        // a single --precision falls back per file to the nearest variant the bundle has (a warning each)
+        return new ModelSelection(bundle, ModelLoader.resolve(bundle, asked, warn));
+    }
+
+    private static String demoModel(String home) {
+        if (home == null) {
+            throw new IllegalArgumentException("--model: no model folder given (and MOONBATCH_HOME is not set to find the demo model)");
+        }
+        return Path.of(home, "sample-data", "models", "vit-gpt2-tiny").toString();
     }
 }

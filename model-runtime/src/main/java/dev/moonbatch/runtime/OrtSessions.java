@@ -38,6 +38,11 @@ public final class OrtSessions {
      * with a warning if {@code wanted} allows falling back, else a {@link DeviceUnavailable}.
      */
     public static Placement place(Device wanted) {
+        return place(wanted, warning -> LOG.warn(warning));
+    }
+
+    /** {@link #place(Device)}, the fallback warning going to {@code warn} (a command's stderr, say). */
+    public static Placement place(Device wanted, java.util.function.Consumer<String> warn) {
         if (!wanted.isGpu()) {
             return new Placement(Device.CPU, "cpu");
         }
@@ -48,7 +53,7 @@ public final class OrtSessions {
         if (!wanted.cpuFallback()) {
             throw new DeviceUnavailable(cudaMessage(wanted, problem.get()));
         }
-        LOG.warn("{}. --device-fallback is on: this machine runs the model on the CPU", cudaMessage(wanted, problem.get()));
+        warn.accept(cudaMessage(wanted, problem.get()) + ". --device-fallback is on: this machine runs the model on the CPU");
         return new Placement(Device.CPU, "cpu (fallback from " + wanted + ": " + problem.get() + ")");
     }
 
