@@ -59,8 +59,8 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         this.visionInputs = DeclaredInputs.of(vision);
         this.padPrefill = options.device().isGpu();
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
-        this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options),
-                "onnx/" + bundle.onnx(DECODER, options.precision()).getFileName());
+        java.nio.file.Path decoderFile = bundle.onnx(DECODER, options.precision());
+        this.decoder = new MergedDecoder(OrtSessions.open(decoderFile, options), "onnx/" + decoderFile.getFileName());
     }
 
     /** Runs the vision encoder and returns its (first) output, the feature rows, flat. */

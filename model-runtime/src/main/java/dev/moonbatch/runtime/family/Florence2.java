@@ -89,8 +89,8 @@ public final class Florence2 implements VisionLanguageModel {
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         this.encoder = OrtSessions.open(bundle.onnx(ENCODER, options.precision()), options);
         this.encoderInputs = DeclaredInputs.of(encoder);
-        String decoderFile = "onnx/" + bundle.onnx(DECODER, options.precision()).getFileName();
-        this.decoder = new MergedDecoder(OrtSessions.open(bundle.onnx(DECODER, options.precision()), options), decoderFile);
+        java.nio.file.Path decoderFile = bundle.onnx(DECODER, options.precision());
+        this.decoder = new MergedDecoder(OrtSessions.open(decoderFile, options), "onnx/" + decoderFile.getFileName());
         if (!decoder.hasInput("inputs_embeds") || !decoder.hasInput("encoder_hidden_states")) {
             close();
             throw new BundleException(decoderFile + " is not a Florence-2 decoder: it needs inputs_embeds and encoder_hidden_states");

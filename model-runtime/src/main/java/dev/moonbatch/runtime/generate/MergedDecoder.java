@@ -32,7 +32,6 @@ public final class MergedDecoder implements AutoCloseable {
     private final Set<String> inputNames;
     /** The declared dtypes of the inputs ({@code inputs_embeds}, the KV cache, {@code encoder_hidden_states}: float16 in {@code _fp16} exports). */
     private final DeclaredInputs declared;
-    private final ai.onnxruntime.OnnxJavaType embedsType;
 
     public MergedDecoder(OrtSession session, String file) {
         this.session = session;
@@ -40,7 +39,6 @@ public final class MergedDecoder implements AutoCloseable {
             Map<String, NodeInfo> inputs = session.getInputInfo();
             this.inputNames = inputs.keySet();
             this.declared = DeclaredInputs.of(session);
-            this.embedsType = declared.type(INPUTS_EMBEDS);
             inputs.forEach((name, info) -> {
                 if (name.startsWith(PAST_PREFIX)) {
                     pastInputs.put(name, info);
@@ -270,7 +268,7 @@ public final class MergedDecoder implements AutoCloseable {
             for (int i = 0; i < tokens.length; i++) {
                 ids[i] = new long[] {tokens[i]};
             }
-            return run(embedder != null ? embedder.embed(ids, embedsType) : Tensors.longs(ids), 1, true);
+            return run(embedder != null ? embedder.embed(ids, declared.type(INPUTS_EMBEDS)) : Tensors.longs(ids), 1, true);
         }
 
         /** One decoder call; takes ownership of {@code tokens}. */
