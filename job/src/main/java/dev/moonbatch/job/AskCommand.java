@@ -302,7 +302,7 @@ final class AskCommand implements Callable<Integer> {
             g = vlm.generate(List.of(new Query(prepared, t)), options).get(0);
         } catch (ai.onnxruntime.OrtException | RuntimeException e) {
             failed++;
-            String error = "INFERENCE_FAILED: " + firstLine(e.getMessage() == null ? e.toString() : e.getMessage());
+            String error = PartitionCaptioner.INFERENCE_FAILED + ": " + firstLine(e.getMessage() == null ? e.toString() : e.getMessage());
             err.println("moonbatch: could not answer '" + t.prompt() + "': " + error);
             out.println(json ? jsonError(t, error) : "ERROR\t" + error);
             out.flush();

@@ -245,7 +245,8 @@ public final class MoonbatchCli implements Callable<Integer> {
         GenerationOverrides search = beamSearch.overrides();
         requireInput(input);
         requireOutput(output, input);
-        ModelSelection chosen = modelOptions.select(SparkSessions.runsOnThisMachine(SparkSessions.effectiveMaster(master)), home(System.getenv()), err);
+        ModelSelection chosen = modelOptions.select(SparkSessions.runsOnThisMachine(SparkSessions.effectiveMaster(master)),
+                home(System.getenv()), err);
         ModelBundle bundle = chosen.bundle();
         RuntimeOptions runtime = chosen.runtime();
         Task resolved = resolveTask(asked, bundle);
