@@ -39,18 +39,7 @@ class ConfigErrorsTest {
     }
 
     private static Path copyBundle(String name) throws Exception {
-        Path target = tmp.resolve(name);
-        try (Stream<Path> files = Files.walk(TestPaths.demoModel())) {
-            for (Path f : files.toList()) {
-                Path dest = target.resolve(TestPaths.demoModel().relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(dest);
-                } else {
-                    Files.copy(f, dest);
-                }
-            }
-        }
-        return target;
+        return TestPaths.copyOfDemoModel(tmp.resolve(name));
     }
 
     static Stream<Arguments> badConfigurations() {

@@ -10,8 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -70,19 +68,7 @@ class ModelFingerprintTest {
     }
 
     private Path copyOfDemoModel() throws IOException {
-        Path src = TestPaths.demoModel();
-        Path dst = tmp.resolve("model").resolve(src.getFileName());
-        try (Stream<Path> walk = Files.walk(src)) {
-            for (Path p : walk.toList()) {
-                Path target = dst.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES);
-                }
-            }
-        }
-        return dst;
+        return TestPaths.copyOfDemoModel(tmp.resolve("model").resolve(TestPaths.demoModel().getFileName()));
     }
 
     /** What a `git clone` + an extra variant leave beside the files a run loads. */

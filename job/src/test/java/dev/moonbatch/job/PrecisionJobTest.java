@@ -124,18 +124,7 @@ class PrecisionJobTest {
     }
 
     private Path demoCopy(String name) throws Exception {
-        Path copy = tmp.resolve(name);
-        try (Stream<Path> walk = Files.walk(TestPaths.demoModel())) {
-            for (Path f : walk.toList()) {
-                Path target = copy.resolve(TestPaths.demoModel().relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(f, target);
-                }
-            }
-        }
-        return copy;
+        return TestPaths.copyOfDemoModel(tmp.resolve(name));
     }
 
     @Test

@@ -1,6 +1,10 @@
 package dev.moonbatch.job;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.stream.Stream;
 
 /** Where the committed fixtures are, from the root the build passes as {@code moonbatch.root}. */
 final class TestPaths {
@@ -13,6 +17,21 @@ final class TestPaths {
 
     static Path demoModel() {
         return root().resolve("sample-data/models/vit-gpt2-tiny");
+    }
+
+    /** A copy of the demo model at {@code target}, for a test that changes its files; times kept. */
+    static Path copyOfDemoModel(Path target) throws IOException {
+        try (Stream<Path> walk = Files.walk(demoModel())) {
+            for (Path f : walk.toList()) {
+                Path dest = target.resolve(demoModel().relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(dest);
+                } else {
+                    Files.copy(f, dest, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+        return target;
     }
 
     static Path heldout() {
