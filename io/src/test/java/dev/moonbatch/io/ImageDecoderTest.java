@@ -13,8 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.image.BufferedImage;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -194,17 +192,24 @@ class ImageDecoderTest {
     }
 
     @Test
-    void realScikitImageTestFilesWhenPresent() throws Exception {
-        Path dir = SharedFolder.require("sample-images");
+    void realScikitImageTestFiles() throws Exception {
         // 16-bit greyscale whose samples are 0..255: scaled to 8 bits they are 0 or 1, never garbage
-        DecodedImage chess = decoder.decode(Files.readAllBytes(dir.resolve("chessboard_GRAY_U16.tif")));
+        DecodedImage chess = decoder.decode(scikitImage("chessboard_GRAY_U16.tif"));
         assertEquals("200x200", chess.width() + "x" + chess.height());
         assertEquals(0x010101, rgb(chess.image(), 0, 0));   // sample 255
         assertEquals(0x000000, rgb(chess.image(), 30, 0));  // sample 0
-        DecodedImage multipage = decoder.decode(Files.readAllBytes(dir.resolve("multipage_rgb.tif")));
+        DecodedImage multipage = decoder.decode(scikitImage("multipage_rgb.tif"));
         assertEquals("10x10", multipage.width() + "x" + multipage.height());
-        ImageError e = assertThrows(ImageError.class, () -> decoder.decode(Files.readAllBytes(dir.resolve("truncated.jpg"))));
+        ImageError e = assertThrows(ImageError.class, () -> decoder.decode(scikitImage("truncated.jpg")));
         assertEquals(ImageError.Kind.CORRUPT, e.kind());
+    }
+
+    /** One of scikit-image's real test files, committed as test resources (see their LICENSES.md). */
+    private static byte[] scikitImage(String name) throws java.io.IOException {
+        try (var in = ImageDecoderTest.class.getResourceAsStream("scikit-image/" + name)) {
+            assertTrue(in != null, "test resource scikit-image/" + name);
+            return in.readAllBytes();
+        }
     }
 
     @Test
