@@ -58,11 +58,7 @@ public final class FileDigests {
     }
 
     static Path cacheRoot() {
-        String p = System.getProperty(CACHE_PROPERTY);
-        if (p == null || p.isBlank()) {
-            p = System.getenv(CACHE_ENV);
-        }
-        return p == null || p.isBlank() ? Path.of(System.getProperty("user.home"), ".cache", "moonbatch", "sha256") : Path.of(p);
+        return CacheFolders.of(CACHE_PROPERTY, CACHE_ENV, "sha256");
     }
 
     private static void remember(Path memo, String sha) {

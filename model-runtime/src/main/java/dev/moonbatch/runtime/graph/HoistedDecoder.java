@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.CodedInputStream;
+import dev.moonbatch.runtime.bundle.CacheFolders;
 import dev.moonbatch.runtime.bundle.FileDigests;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,14 +52,7 @@ public final class HoistedDecoder {
     }
 
     public static Path defaultCacheRoot() {
-        String p = System.getProperty(CACHE_PROPERTY);
-        if (p == null || p.isBlank()) {
-            p = System.getenv(CACHE_ENV);
-        }
-        if (p == null || p.isBlank()) {
-            return Path.of(System.getProperty("user.home"), ".cache", "moonbatch", "hoisted");
-        }
-        return Path.of(p);
+        return CacheFolders.of(CACHE_PROPERTY, CACHE_ENV, "hoisted");
     }
 
     /** The hoisted pair for this decoder file (made and checked on first use), or empty with one log line saying why. */
@@ -157,7 +151,7 @@ public final class HoistedDecoder {
                     meta.put("selfCheck", "first step, cached step, cached step after row selection: outputs within "
                             + HoistSelfCheck.TOLERANCE + " relative");
                     Files.writeString(tmp.resolve(META), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(meta));
-                    publish(tmp, dir);
+                    CacheFolders.publish(tmp, dir);
                     Outcome done = read(dir);
                     return done != null ? new Outcome(done.hoisted(), done.reason(), false)
                             : new Outcome(Optional.empty(), "the cache folder " + dir + " is unreadable", false);
@@ -168,10 +162,10 @@ public final class HoistedDecoder {
             meta.put("hoisted", false);
             meta.put("reason", reason);
             Files.writeString(tmp.resolve(META), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(meta));
-            publish(tmp, dir);
+            CacheFolders.publish(tmp, dir);
             return new Outcome(Optional.empty(), reason, false);
         } finally {
-            deleteTree(tmp);
+            CacheFolders.deleteTree(tmp);
         }
     }
 
@@ -190,48 +184,10 @@ public final class HoistedDecoder {
         }
     }
 
-    /** Moves the finished folder into place; if another process got there first, its result stands. */
-    private static void publish(Path tmp, Path dir) throws IOException {
-        if (Files.isDirectory(dir)) {
-            Path old = dir.resolveSibling(dir.getFileName() + ".old" + System.nanoTime());
-            try {
-                Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                return;
-            }
-            deleteTree(old);
-        }
-        try {
-            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
-            // someone else published the same model concurrently
-        } catch (IOException e) {
-            if (!Files.isDirectory(dir)) {
-                throw e;
-            }
-        }
-    }
-
     private static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
         return out;
     }
 
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
-        }
-    }
 }
