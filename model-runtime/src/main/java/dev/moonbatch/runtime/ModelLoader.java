@@ -43,7 +43,7 @@ public final class ModelLoader {
     /** Tasks beyond caption and query, by family label: only these families take them. */
     private static final Map<String, Set<String>> EXTRA_TASKS = Map.of("florence2", Set.of(Task.OCR));
 
-    private static final long LOAD_STACK_BYTES = 64L << 20;
+    static final long LOAD_STACK_BYTES = 64L << 20;
 
     private ModelLoader() {
     }

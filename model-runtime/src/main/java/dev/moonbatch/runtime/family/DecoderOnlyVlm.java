@@ -4,7 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.moonbatch.runtime.Generation;
-import dev.moonbatch.runtime.OrtSessions;
+import dev.moonbatch.runtime.SessionOpening;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
@@ -55,12 +55,16 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     DecoderOnlyVlm(ModelBundle bundle, RuntimeOptions options, TextTokenizer tokenizer) {
         this.bundle = bundle;
         this.tokenizer = tokenizer;
-        this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
+        java.nio.file.Path decoderFile = bundle.onnx(DECODER, options.precision());
+        List<AutoCloseable> sessions = SessionOpening.all(List.of(
+                SessionOpening.open(bundle.onnx(VISION, options.precision()), options),
+                SessionOpening.open(bundle.onnx(EMBED, options.precision()), options),
+                SessionOpening.open(decoderFile, options)));
+        this.vision = (OrtSession) sessions.get(0);
         this.visionInputs = DeclaredInputs.of(vision);
         this.padPrefill = options.device().isGpu();
-        this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
-        java.nio.file.Path decoderFile = bundle.onnx(DECODER, options.precision());
-        this.decoder = new MergedDecoder(OrtSessions.open(decoderFile, options), "onnx/" + decoderFile.getFileName());
+        this.embedder = new TokenEmbedder((OrtSession) sessions.get(1));
+        this.decoder = new MergedDecoder((OrtSession) sessions.get(2), "onnx/" + decoderFile.getFileName());
     }
 
     /** Runs the vision encoder and returns its (first) output, the feature rows, flat. */

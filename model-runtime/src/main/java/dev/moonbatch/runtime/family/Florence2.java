@@ -5,7 +5,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.moonbatch.runtime.Generation;
-import dev.moonbatch.runtime.OrtSessions;
+import dev.moonbatch.runtime.SessionOpening;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
@@ -84,13 +84,18 @@ public final class Florence2 implements VisionLanguageModel {
             throw new BundleException("generation_config.json / config.json give no decoder_start_token_id");
         }
         this.tokenizer = TextTokenizer.load(bundle);
-        this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
-        this.visionInputs = DeclaredInputs.of(vision);
-        this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
-        this.encoder = OrtSessions.open(bundle.onnx(ENCODER, options.precision()), options);
-        this.encoderInputs = DeclaredInputs.of(encoder);
         java.nio.file.Path decoderFile = bundle.onnx(DECODER, options.precision());
-        this.decoder = new MergedDecoder(OrtSessions.open(decoderFile, options), "onnx/" + decoderFile.getFileName());
+        List<AutoCloseable> sessions = SessionOpening.all(List.of(
+                SessionOpening.open(bundle.onnx(VISION, options.precision()), options),
+                SessionOpening.open(bundle.onnx(EMBED, options.precision()), options),
+                SessionOpening.open(bundle.onnx(ENCODER, options.precision()), options),
+                SessionOpening.open(decoderFile, options)));
+        this.vision = (OrtSession) sessions.get(0);
+        this.visionInputs = DeclaredInputs.of(vision);
+        this.embedder = new TokenEmbedder((OrtSession) sessions.get(1));
+        this.encoder = (OrtSession) sessions.get(2);
+        this.encoderInputs = DeclaredInputs.of(encoder);
+        this.decoder = new MergedDecoder((OrtSession) sessions.get(3), "onnx/" + decoderFile.getFileName());
         if (!decoder.hasInput("inputs_embeds") || !decoder.hasInput("encoder_hidden_states")) {
             close();
             throw new BundleException(decoderFile + " is not a Florence-2 decoder: it needs inputs_embeds and encoder_hidden_states");

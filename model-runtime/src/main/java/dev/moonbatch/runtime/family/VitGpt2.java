@@ -4,7 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.moonbatch.runtime.Generation;
-import dev.moonbatch.runtime.OrtSessions;
+import dev.moonbatch.runtime.SessionOpening;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
 import dev.moonbatch.runtime.RuntimeOptions;
@@ -58,9 +58,13 @@ public final class VitGpt2 implements VisionLanguageModel {
         var encoderFile = bundle.onnx(ENCODER, options.precision());
         var decoderFile = bundle.onnx(DECODER, options.precision());
         this.tokenizer = TextTokenizer.load(bundle);
-        this.encoder = OrtSessions.open(encoderFile, options);
+        List<AutoCloseable> sessions = SessionOpening.all(List.of(
+                SessionOpening.open(encoderFile, options),
+                SessionOpening.start(decoderFile.getFileName().toString(),
+                        () -> InvariantHoisting.open(decoderFile, options, Set.of("encoder_hidden_states")))));
+        this.encoder = (OrtSession) sessions.get(0);
         this.encoderInputs = DeclaredInputs.of(encoder);
-        this.hoisting = InvariantHoisting.open(decoderFile, options, Set.of("encoder_hidden_states"));
+        this.hoisting = (InvariantHoisting) sessions.get(1);
         this.decoder = new MergedDecoder(hoisting.decoder(), "onnx/" + decoderFile.getFileName());
         if (!encoder.getInputNames().contains("pixel_values")) {
             close();
