@@ -37,12 +37,13 @@ public record JobConfig(String input, String output, String model, String modelF
 
     /**
      * The settings that change what the model writes; a row is reused only when they are equal.
-     * Batch size and threads are left out: they change speed, not text. The precision is the resolved
+     * Batch size and threads are left out: they change speed, not text. SmolVLM's image splitting is in
+     * when changed from the bundle's (so the keys of earlier runs stay as they were). The precision is the resolved
      * per-file choice ({@code fp16}, or {@code decoder_model_merged=q4f16,embed_tokens=fp16,…} when files differ).
      */
     public String optionsKey() {
-        return String.format(Locale.ROOT, "model=%s;precision=%s;max_new_tokens=%d%s", modelFingerprint,
-                runtime.precision().key(), maxNewTokens, search.key());
+        return String.format(Locale.ROOT, "model=%s;precision=%s;max_new_tokens=%d%s%s", modelFingerprint,
+                runtime.precision().key(), maxNewTokens, search.key(), runtime.image().key());
     }
 
     /** The same run writing to {@code qualifiedOutput} (what executors get: a fully qualified path). */

@@ -1,6 +1,7 @@
 package dev.moonbatch.job;
 
 import dev.moonbatch.runtime.Device;
+import dev.moonbatch.runtime.ImageOptions;
 import dev.moonbatch.runtime.ModelLoader;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.RuntimeOptions;
@@ -43,12 +44,38 @@ final class ModelOptions {
             + "header (default ${DEFAULT-VALUE}).")
     double maxMegapixels;
 
+    @Option(names = "--image-splitting", paramLabel = "on|off", description = "SmolVLM: cut each image into 512-px crops "
+            + "plus a global view (on: the bundle's do_image_splitting, up to 17 crops) or encode one 512-px view (off: "
+            + "about 1/17 of the vision work, less detail). Default: the bundle's setting. docs/performance.md has the "
+            + "speed and agreement figures.")
+    String imageSplitting;
+
+    @Option(names = "--image-longest-edge", defaultValue = "0", paramLabel = "PIXELS", description = "SmolVLM: resize images "
+            + "to this longest edge before splitting (the bundle's size.longest_edge, 2048 for SmolVLM-256M: 4 x 4 crops; "
+            + "1024: 2 x 2), a multiple of 512. 0 = the bundle's (default).")
+    int imageLongestEdge;
+
     /** Every value checked, each failure one message naming the option. */
     void validate() {
         MoonbatchCli.requireAtLeast("--threads", threads, 0);
+        MoonbatchCli.requireAtLeast("--image-longest-edge", imageLongestEdge, 0);
+        image();
         if (!(maxMegapixels > 0)) {
             throw new IllegalArgumentException("--max-megapixels: expected a number > 0 but got " + maxMegapixels);
         }
+    }
+
+    /** The image preprocessing asked for: the bundle's, or SmolVLM's splitting changed. */
+    ImageOptions image() {
+        Boolean splitting = null;
+        if (imageSplitting != null) {
+            splitting = switch (imageSplitting.toLowerCase(java.util.Locale.ROOT)) {
+                case "on" -> true;
+                case "off" -> false;
+                default -> throw new IllegalArgumentException("--image-splitting: expected on or off but got " + imageSplitting);
+            };
+        }
+        return new ImageOptions(splitting, imageLongestEdge);
     }
 
     /** The most pixels an image may have. */
@@ -72,7 +99,7 @@ final class ModelOptions {
         if (runsHere) {
             OrtSessions.place(wanted, warn); // the device stays as asked: where the model loads, it decides again
         }
-        RuntimeOptions asked = new RuntimeOptions(PrecisionChoice.parse(precision), threads).withDevice(wanted);
+        RuntimeOptions asked = new RuntimeOptions(PrecisionChoice.parse(precision), threads).withDevice(wanted).withImage(image());
         ModelBundle bundle = ModelLoader.validate(Path.of(model != null ? model : demoModel(home)), asked);
         // a single --precision falls back per file to the nearest variant the bundle has (a warning each)
         return new ModelSelection(bundle, ModelLoader.resolve(bundle, asked, warn));

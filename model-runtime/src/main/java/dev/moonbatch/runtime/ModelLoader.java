@@ -9,6 +9,7 @@ import dev.moonbatch.runtime.family.Florence2;
 import dev.moonbatch.runtime.family.Moondream2;
 import dev.moonbatch.runtime.family.SmolVlm;
 import dev.moonbatch.runtime.family.VitGpt2;
+import dev.moonbatch.runtime.preprocess.Idefics3Processor;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +44,9 @@ public final class ModelLoader {
     /** Tasks beyond caption and query, by family label: only these families take them. */
     private static final Map<String, Set<String>> EXTRA_TASKS = Map.of("florence2", Set.of(Task.OCR));
 
+    /** The family whose image preprocessing {@link ImageOptions} changes. */
+    private static final String SPLITS_IMAGES = "smolvlm";
+
     static final long LOAD_STACK_BYTES = 64L << 20;
 
     private ModelLoader() {
@@ -55,6 +59,13 @@ public final class ModelLoader {
     public static ModelBundle validate(Path dir, RuntimeOptions options) {
         ModelBundle bundle = ModelBundle.open(dir);
         resolve(bundle, options, warning -> { });
+        if (!options.image().isBundle()) {
+            if (!SPLITS_IMAGES.equals(familyOf(bundle))) {
+                throw new BundleException("--image-splitting / --image-longest-edge: only " + SPLITS_IMAGES
+                        + " models split images into crops; this model is " + familyOf(bundle));
+            }
+            Idefics3Processor.Config.load(bundle.dir()).with(options.image()); // throws on a bad longest edge
+        }
         return bundle;
     }
 

@@ -15,12 +15,18 @@ import java.io.Serializable;
  * @param hoistInvariants compute the decoder's per-image work once per image rather than once per
  *                        token (a checked, cached graph rewrite: {@code runtime.graph.HoistedDecoder})
  * @param device          CPU or a CUDA GPU
+ * @param image           the bundle's image preprocessing as changed from the command line (SmolVLM's splitting)
  */
-public record RuntimeOptions(PrecisionChoice precision, int intraOpThreads, boolean hoistInvariants, Device device)
-        implements Serializable {
+public record RuntimeOptions(PrecisionChoice precision, int intraOpThreads, boolean hoistInvariants, Device device,
+                             ImageOptions image) implements Serializable {
     public RuntimeOptions {
         precision = precision == null ? PrecisionChoice.of(Precision.FP32) : precision;
         device = device == null ? Device.CPU : device;
+        image = image == null ? ImageOptions.BUNDLE : image;
+    }
+
+    public RuntimeOptions(PrecisionChoice precision, int intraOpThreads, boolean hoistInvariants, Device device) {
+        this(precision, intraOpThreads, hoistInvariants, device, ImageOptions.BUNDLE);
     }
 
     public RuntimeOptions(Precision precision, int intraOpThreads, boolean hoistInvariants) {
@@ -40,18 +46,22 @@ public record RuntimeOptions(PrecisionChoice precision, int intraOpThreads, bool
     }
 
     public RuntimeOptions withPrecision(PrecisionChoice choice) {
-        return new RuntimeOptions(choice, intraOpThreads, hoistInvariants, device);
+        return new RuntimeOptions(choice, intraOpThreads, hoistInvariants, device, image);
     }
 
     public RuntimeOptions withHoistInvariants(boolean on) {
-        return new RuntimeOptions(precision, intraOpThreads, on, device);
+        return new RuntimeOptions(precision, intraOpThreads, on, device, image);
     }
 
     public RuntimeOptions withIntraOpThreads(int threads) {
-        return new RuntimeOptions(precision, threads, hoistInvariants, device);
+        return new RuntimeOptions(precision, threads, hoistInvariants, device, image);
     }
 
     public RuntimeOptions withDevice(Device newDevice) {
-        return new RuntimeOptions(precision, intraOpThreads, hoistInvariants, newDevice);
+        return new RuntimeOptions(precision, intraOpThreads, hoistInvariants, newDevice, image);
+    }
+
+    public RuntimeOptions withImage(ImageOptions newImage) {
+        return new RuntimeOptions(precision, intraOpThreads, hoistInvariants, device, newImage);
     }
 }

@@ -44,7 +44,7 @@ public final class SmolVlm extends DecoderOnlyVlm {
 
     public SmolVlm(ModelBundle bundle, RuntimeOptions options) {
         super(bundle, options, TextTokenizer.load(bundle));
-        this.processor = Idefics3Processor.load(bundle.dir());
+        this.processor = new Idefics3Processor(Idefics3Processor.Config.load(bundle.dir()).with(options.image()));
         this.template = ChatTemplate.load(bundle.dir());
         this.imageToken = SpecialTokens.read(bundle.require("tokenizer.json")).require(Idefics3Processor.IMAGE_TOKEN);
     }

@@ -105,6 +105,25 @@ public final class Idefics3Processor {
                     pre.path("do_image_splitting").asBoolean(true), tile, seqLen);
         }
 
+        /**
+         * This config with the command line's changes: {@code do_image_splitting} and
+         * {@code size.longest_edge} (which must be a multiple of the tile size, as the processor cuts
+         * the resized image into whole tiles).
+         */
+        public Config with(dev.moonbatch.runtime.ImageOptions image) {
+            int longest = longestEdge;
+            if (image.longestEdge() > 0) {
+                if (image.longestEdge() % tileSize != 0) {
+                    throw new BundleException("--image-longest-edge: expected a multiple of the model's tile size "
+                            + tileSize + " (max_image_size.longest_edge) but got " + image.longestEdge());
+                }
+                longest = image.longestEdge();
+            }
+            boolean splitting = image.splitting() != null ? image.splitting() : doImageSplitting;
+            return new Config(doConvertRgb, doResize || image.longestEdge() > 0, longest, image.longestEdge() > 0 ? 0 : shortestEdge,
+                    resample, doRescale, rescaleFactor, doNormalize, mean, std, splitting, tileSize, imageSeqLen);
+        }
+
         private static double[] triple(JsonNode node) {
             if (node.isNumber()) {
                 return new double[] {node.asDouble(), node.asDouble(), node.asDouble()};

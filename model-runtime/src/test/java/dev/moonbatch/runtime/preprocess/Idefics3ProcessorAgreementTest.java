@@ -154,6 +154,51 @@ class Idefics3ProcessorAgreementTest {
         compareExtreme(configs2bLike(), "2.2B-like-extreme");
     }
 
+    /**
+     * {@code --image-splitting off} and {@code --image-longest-edge 1024} applied to the 256M configs
+     * give what transformers.js gives with those values written into preprocessor_config.json: one
+     * 512-px view, and 2 x 2 tiles + the global view.
+     */
+    @Test
+    void imageOptionsMatchTransformersJsWithTheSameSettingsInTheConfig() throws Exception {
+        Object[][] cases = {{new dev.moonbatch.runtime.ImageOptions(false, 0), "do_image_splitting", false},
+                {new dev.moonbatch.runtime.ImageOptions(null, 1024), "longest_edge", 1024},
+                {new dev.moonbatch.runtime.ImageOptions(false, 1024), "both", 0}};
+        for (Object[] c : cases) {
+            var options = (dev.moonbatch.runtime.ImageOptions) c[0];
+            String label = "256M-" + options.key().substring(1).replace(';', '-');
+            Path dir = tmp.resolve(label + "-configs");
+            Files.createDirectories(dir);
+            try (Stream<Path> s = Files.list(configs256m())) {
+                for (Path f : s.toList()) {
+                    Files.copy(f, dir.resolve(f.getFileName().toString()));
+                }
+            }
+            ObjectMapper m = new ObjectMapper();
+            ObjectNode pre = (ObjectNode) m.readTree(dir.resolve("preprocessor_config.json").toFile());
+            if (options.splitting() != null) {
+                pre.put("do_image_splitting", options.splitting());
+            }
+            if (options.longestEdge() > 0) {
+                ((ObjectNode) pre.get("size")).put("longest_edge", options.longestEdge());
+            }
+            m.writeValue(dir.resolve("preprocessor_config.json").toFile(), pre);
+
+            Path work = tmp.resolve(label);
+            List<Path> images = writeImages(work.resolve("images"), IMAGES);
+            JsonNode expected = runReference(dir, images, work.resolve("dump"), false);
+            Idefics3Processor ours = new Idefics3Processor(Idefics3Processor.Config.load(configs256m()).with(options));
+            List<Idefics3Processor.Crops> crops = checkImages(configs256m(), ours, label, images, expected, new boolean[images.size()]);
+            for (Idefics3Processor.Crops image : crops) {
+                if (options.splitting() == Boolean.FALSE) {
+                    assertEquals(1, image.crops(), label);
+                } else {
+                    assertTrue(image.crops() <= 5, label + ": at most 2 x 2 tiles + the global view, got " + image.crops());
+                }
+            }
+        }
+    }
+
     /** Same tokenizer and template, SmolVLM(-Instruct, 2.2B)'s processor numbers. */
     static synchronized Path configs2bLike() throws Exception {
         Path dir = tmp.resolve("smolvlm-2b-like");
@@ -253,7 +298,12 @@ class Idefics3ProcessorAgreementTest {
      */
     List<Idefics3Processor.Crops> checkImages(Path model, String label, List<Path> images, JsonNode expected,
                                              boolean[] standIn) throws Exception {
-        Idefics3Processor processor = Idefics3Processor.load(model);
+        return checkImages(model, Idefics3Processor.load(model), label, images, expected, standIn);
+    }
+
+    /** {@link #checkImages} with our side's processor given (the configs of {@code model} changed by options). */
+    List<Idefics3Processor.Crops> checkImages(Path model, Idefics3Processor processor, String label, List<Path> images,
+                                             JsonNode expected, boolean[] standIn) throws Exception {
         ChatTemplate template = ChatTemplate.load(model);
         String prompt = template.renderUserImageQuestion(QUESTION, true);
         List<Idefics3Processor.Crops> all = new ArrayList<>();
