@@ -46,6 +46,7 @@ class ConfigErrorsTest {
         String in = images.toString();
         String out = tmp.resolve("out").toString();
         String model = TestPaths.demoModel().toString();
+        String smolvlm = TestPaths.demoModel().resolveSibling("smolvlm-tiny").toString();
         return Stream.of(
                 Arguments.of("--model", new String[] {"--input", in, "--output", out, "--model", tmp.resolve("nope").toString()}),
                 Arguments.of("decoder_model_merged.onnx", new String[] {"--input", in, "--output", out, "--model", noDecoder.toString()}),
@@ -57,6 +58,12 @@ class ConfigErrorsTest {
                 Arguments.of("--task", new String[] {"--input", in, "--output", out, "--model", model, "--task", "translate"}),
                 Arguments.of("--task ocr: vit-gpt2 cannot read text in images; families that can: [florence2]",
                         new String[] {"--input", in, "--output", out, "--model", model, "--task", "ocr"}),
+                Arguments.of("--image-splitting / --image-longest-edge: only smolvlm models split images into crops; this model is vit-gpt2",
+                        new String[] {"--input", in, "--output", out, "--model", model, "--image-splitting", "off"}),
+                Arguments.of("--image-splitting: expected on or off but got maybe",
+                        new String[] {"--input", in, "--output", out, "--model", smolvlm, "--image-splitting", "maybe"}),
+                Arguments.of("--image-longest-edge: expected a multiple of the model's tile size 64",
+                        new String[] {"--input", in, "--output", out, "--model", smolvlm, "--image-longest-edge", "100"}),
                 Arguments.of("--max-megapixels", new String[] {"--input", in, "--output", out, "--model", model, "--max-megapixels", "-1"}),
                 Arguments.of("--bogus", new String[] {"--input", in, "--output", out, "--bogus", "1"}),
                 Arguments.of("--output", new String[] {"--input", in}),
