@@ -41,11 +41,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link CtcDecoder}, {@link ReadingOrder}.
  * <p>
  * Where it differs from ocr-node, on purpose: the detector sees at most
- * {@link DetectionInput#MAX_SIDE} pixels a side; lines are cut from the original image, not from
- * the detector's resized copy, and boxes are in the original image's pixels; a line the classifier
+ * {@link DetectionInput#MAX_SIDE} pixels a side, and lines of an image it had to shrink are cut from
+ * the original image (others, like ocr-node, from the detector's input: the agreement test measured
+ * 5 of 45 lines read differently when cut from the original); boxes are in the original image's
+ * pixels (ocr-node's are in its resized copy's); a line the classifier
  * reads as upside down (score above {@value #CLS_THRESHOLD}, PaddleOCR's {@code cls_thresh}) is
- * turned before recognition (ocr-node has no classifier); lines are recognized in batches of one
- * width bucket rather than one by one.
+ * turned before recognition (ocr-node has no classifier); lines of one width are recognized in one
+ * batch rather than one by one.
  */
 public final class PpOcr implements VisionLanguageModel {
     /** The manifest keys of the three models, the components of this family. */
@@ -163,7 +165,9 @@ public final class PpOcr implements VisionLanguageModel {
                 box[2 * k + 1] = clamp(in.imageY(b[2 * k + 1]), page.height());
             }
             boxes.add(box);
-            crops.add(LineCrop.of(page.rgb(), page.width(), page.height(), box));
+            crops.add(in.downscaled()
+                    ? LineCrop.of(page.rgb(), page.width(), page.height(), box)
+                    : LineCrop.of(in.canvas(), in.width(), in.height(), toDoubles(b)));
         }
         boolean[] flip = upsideDown(crops);
         List<Found> found = new ArrayList<>(crops.size());
@@ -222,8 +226,9 @@ public final class PpOcr implements VisionLanguageModel {
                                 + decoder.classes() + " (blank, its characters and the space)");
                     }
                     float[] probs = floats(y);
+                    int steps = (int) shape[1];
                     for (int i = 0; i < part.size(); i++) {
-                        out.put(part.get(i), decoder.decode(probs, i, (int) shape[1], (int) shape[2]));
+                        out.put(part.get(i), decoder.decode(probs, i, steps, (int) shape[2], steps));
                     }
                 }
             }
@@ -257,6 +262,14 @@ public final class PpOcr implements VisionLanguageModel {
             }
         }
         return new Generation(ids, text.toString(), logProbs, Generation.FinishReason.EOS, regions);
+    }
+
+    private static double[] toDoubles(float[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i];
+        }
+        return out;
     }
 
     private static double clamp(double v, int max) {

@@ -39,14 +39,17 @@ public final class CtcDecoder {
     public record Line(String text, double confidence, long[] classIds, float[] probs) {
     }
 
-    /** Row {@code row} of a [n, steps, classes] output. */
-    public Line decode(float[] output, int row, int steps, int classes) {
+    /**
+     * Row {@code row} of a [n, steps, classes] output, its first {@code used} steps: those that saw
+     * the line rather than the padding of its width bucket.
+     */
+    public Line decode(float[] output, int row, int steps, int classes, int used) {
         StringBuilder text = new StringBuilder();
         List<Long> ids = new ArrayList<>();
         List<Float> probs = new ArrayList<>();
         int previous = -1;
         double sum = 0;
-        for (int t = 0; t < steps; t++) {
+        for (int t = 0; t < Math.min(used, steps); t++) {
             int base = (row * steps + t) * classes;
             int best = 0;
             float max = Float.NEGATIVE_INFINITY;

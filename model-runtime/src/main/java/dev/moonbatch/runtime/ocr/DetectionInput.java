@@ -32,16 +32,24 @@ public record DetectionInput(int[] canvas, int width, int height, int left, int 
         int height = Math.max((int) Math.ceil(sh / BASE) * BASE, BASE);
         // sharp's contain: one shrink factor for both axes, the larger of the two
         double shrink = Math.max((double) w / width, (double) h / height);
-        int rw = Math.max(1, Math.min(width, (int) Math.rint(w / shrink)));
-        int rh = Math.max(1, Math.min(height, (int) Math.rint(h / shrink)));
-        int[] resized = SharpResize.resize(rgb, w, h, rw, rh, 1);
+        SharpResize.Sized sized = shrink == 1.0 ? new SharpResize.Sized(rgb, w, h)
+                : SharpResize.lanczos3(rgb, w, h, Math.max(1 / shrink, 1.0 / w), Math.max(1 / shrink, 1.0 / h));
+        int[] resized = sized.rgb();
+        int sw0 = sized.width();
+        int rw = Math.min(width, sw0);
+        int rh = Math.min(height, sized.height());
         int left = (width - rw) / 2;
         int top = (height - rh) / 2;
         int[] canvas = new int[width * height];
         for (int y = 0; y < rh; y++) {
-            System.arraycopy(resized, y * rw, canvas, (y + top) * width + left, rw);
+            System.arraycopy(resized, y * sw0, canvas, (y + top) * width + left, rw);
         }
         return new DetectionInput(canvas, width, height, left, top, rw, rh, w, h);
+    }
+
+    /** Whether the image was shrunk to fit {@link #MAX_SIDE} (its text has fewer pixels on the canvas than in the image). */
+    public boolean downscaled() {
+        return Math.max(imageWidth, imageHeight) > MAX_SIDE;
     }
 
     /** The canvas as a [3, height, width] tensor body: B, G, R planes, values / 255. */
