@@ -9,6 +9,16 @@ needs_build() {
   [ ! -f "$JAR" ] || [ ! -d "$ROOT/tools/spark-dist/target/jars" ] && return 0
   [ -n "$(find "$ROOT/pom.xml" "$ROOT"/*/pom.xml "$ROOT"/*/src/main -newer "$JAR" -type f -print -quit 2>/dev/null)" ]
 }
+# The PP-OCR folder is the one model download the demo needs: name the script that makes it.
+prev=""
+for a in "$@"; do
+  m=""; [ "$prev" = "--model" ] && m="$a"; case "$a" in --model=*) m="${a#--model=}" ;; esac
+  if [ -n "$m" ] && [ ! -e "$m" ] && [[ "$m" == *ppocr* ]]; then
+    echo "--model: no such model folder: $m (PP-OCRv4: run tools/models/fetch-ppocr.sh${m:+ $m})" >&2
+    exit 2
+  fi
+  prev="$a"
+done
 if needs_build; then
   echo "moonbatch: building (first run takes a few minutes: Maven downloads Spark and ONNX Runtime)..." >&2
   (cd "$ROOT" && mvn -q -B -DskipTests package) >&2

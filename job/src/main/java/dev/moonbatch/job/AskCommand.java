@@ -343,10 +343,12 @@ final class AskCommand implements Callable<Integer> {
         putFinite(node, "confidence", g.confidence());
         putFinite(node, "min_token_prob", g.minTokenProb());
         node.put("finish_reason", g.finishReason().label());
-        if (!g.regions().isEmpty()) { // Florence-2 region tasks: labels and boxes in pixels of the image
+        if (!g.regions().isEmpty()) { // Florence-2 region tasks and PP-OCR lines: labels and boxes in pixels of the image
             var regions = node.putArray("regions");
             for (Region r : g.regions()) {
-                var box = regions.addObject().put("label", r.label()).putArray("box");
+                var region = regions.addObject().put("label", r.label());
+                putFinite(region, "confidence", r.confidence());
+                var box = region.putArray("box");
                 for (float v : r.box()) {
                     box.add(v);
                 }

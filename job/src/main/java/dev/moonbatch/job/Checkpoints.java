@@ -83,6 +83,15 @@ public final class Checkpoints {
         for (int i = 0; i < values.length; i++) {
             m.put(columns.get(i), values[i]);
         }
+        if (r.regions() != null) { // a region without a confidence (NaN) is a null, as in the Parquet
+            m.put(ResultRow.REGIONS, r.regions().stream().map(g -> {
+                Map<String, Object> region = new LinkedHashMap<>();
+                region.put("label", g.label());
+                region.put("box", g.box());
+                region.put("confidence", Double.isNaN(g.confidence()) ? null : g.confidence());
+                return region;
+            }).toList());
+        }
         return m;
     }
 

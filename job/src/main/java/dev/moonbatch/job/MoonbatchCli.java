@@ -76,7 +76,7 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "0", description = "Spark partitions; 0 = from the image count and parallelism (default).")
     int partitions;
 
-    @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default), query (needs --prompt or --questions) or ocr (Florence-2: the text in the image).")
+    @Option(names = "--task", defaultValue = "caption", description = "What to ask: caption (default), query (needs --prompt or --questions) or ocr (the text in the image: Florence-2, and PP-OCR, which does only ocr).")
     String task;
 
     @Option(names = "--mode", defaultValue = "normal", description = "Caption length: short, normal (default) or detailed; picks the family's prompt in conf/prompts.properties.")

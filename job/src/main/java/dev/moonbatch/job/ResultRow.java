@@ -22,7 +22,9 @@ import java.util.List;
  *                      reuses the row without opening the file
  * @param options       the settings that shaped the text ({@link JobConfig#optionsKey()})
  * @param regions       the located answers of a region task (Florence-2 {@code <OD>}, …): label and box in
- *                      pixels of the image; null where there are none (every other task)
+ *                      pixels of the image; for PP-OCR ({@code --task ocr}) its lines in reading order
+ *                      (the OCR lines: text, 4-corner box, mean character probability as
+ *                      {@code confidence}); null where there are none (every other task)
  * @param confidence    exp(mean log-probability of the generated tokens); null on error rows
  * @param minTokenProb  the lowest probability of a generated token; null on error rows
  * @param finishReason  {@code eos} or {@code length} (stopped by max-new-tokens); null on error rows
@@ -35,10 +37,14 @@ public record ResultRow(String imagePath, String contentSha256, Long fileSize, L
                         long latencyMs, String runId) {
 
     public static final String REGIONS = "regions";
-    /** One region: {@code box} is [x1, y1, x2, y2], or the 8 corners of an OCR line's quadrilateral. */
+    /**
+     * One region: {@code box} is [x1, y1, x2, y2], or the 8 corners of an OCR line's quadrilateral;
+     * {@code confidence} a PP-OCR line's mean character probability, null where the family gives none.
+     */
     public static final StructType REGION = new StructType()
             .add("label", DataTypes.StringType, true)
-            .add("box", DataTypes.createArrayType(DataTypes.FloatType, true), true);
+            .add("box", DataTypes.createArrayType(DataTypes.FloatType, true), true)
+            .add("confidence", DataTypes.DoubleType, true);
 
     public static final StructType SCHEMA = new StructType(new StructField[] {
             DataTypes.createStructField("image_path", DataTypes.StringType, false),
@@ -74,7 +80,8 @@ public record ResultRow(String imagePath, String contentSha256, Long fileSize, L
     public Row toRow() {
         Object[] values = values();
         values[SCHEMA.fieldIndex(REGIONS)] = regions == null ? null : regions.stream()
-                .map(r -> RowFactory.create(r.label(), boxed(r.box()))).toArray(Row[]::new);
+                .map(r -> RowFactory.create(r.label(), boxed(r.box()), Double.isNaN(r.confidence()) ? null : r.confidence()))
+                .toArray(Row[]::new);
         return RowFactory.create(values);
     }
 

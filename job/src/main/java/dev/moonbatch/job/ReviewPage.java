@@ -35,7 +35,8 @@ final class ReviewPage implements Closeable {
     static final String DIR = "review";
     static final List<String> ASSETS = List.of("index.html", "review.css", "review.js");
     static final List<String> COLUMNS = List.of("image_path", "content_sha256", "task", "prompt", "text", "confidence",
-            "min_token_prob", "finish_reason", "change", "error", "review_status", "reviewed_text", "final_text", "run_id", "thumb");
+            "min_token_prob", "finish_reason", "change", "error", "review_status", "reviewed_text", "final_text", "run_id", "thumb",
+            "width", "height", "regions");
     private static final String PREFIX = "window.MOONBATCH_REVIEW = ";
 
     private final FileSystem fs;
@@ -100,6 +101,22 @@ final class ReviewPage implements Closeable {
                     }
                 }
                 case "change" -> json.writeString(changeOverride != null ? changeOverride : row.getAs(c));
+                case "width", "height" -> {
+                    Integer v = row.getAs(c);
+                    if (v == null) {
+                        json.writeNull();
+                    } else {
+                        json.writeNumber(v);
+                    }
+                }
+                case "regions" -> { // the column as RunExports gives it: JSON text, e.g. [{"label":..,"box":[..]}]
+                    String v = row.getAs(c);
+                    if (v == null) {
+                        json.writeNull();
+                    } else {
+                        json.writeTree(new ObjectMapper().readTree(v));
+                    }
+                }
                 case "confidence", "min_token_prob" -> {
                     Double v = row.getAs(c);
                     if (v == null) {

@@ -49,6 +49,9 @@ record TaskOptions(String task, String mode, String prompt) {
      */
     Task resolve(ModelBundle bundle, String home) {
         String family = ModelLoader.familyOf(bundle);
+        ModelLoader.onlyTask(bundle).filter(only -> !only.equals(task)).ifPresent(only -> {
+            throw new IllegalArgumentException("--task " + task + ": " + family + " only does --task " + only);
+        });
         if (Task.QUERY.equals(task)) {
             requireQuestions(bundle);
             if (prompt == null) {
@@ -60,6 +63,12 @@ record TaskOptions(String task, String mode, String prompt) {
             if (!ModelLoader.supportsTask(bundle, Task.OCR)) {
                 throw new IllegalArgumentException("--task ocr: " + family + " cannot read text in images; families that can: "
                         + ModelLoader.familiesWithTask(Task.OCR));
+            }
+            if (!ModelLoader.takesPrompts(bundle)) { // PP-OCR reads the image, no prompt
+                if (prompt != null) {
+                    throw new IllegalArgumentException("--prompt: " + family + " takes no prompt");
+                }
+                return new Task(Task.OCR, "");
             }
             return prompt != null ? new Task(Task.OCR, prompt) : new Task(Task.OCR, confPrompt(home, family + ".ocr", "--task ocr: no prompt"));
         }

@@ -159,6 +159,36 @@
     }
   }
 
+  /**
+   * The row's regions (PP-OCR lines, Florence-2 boxes) drawn over its thumbnail: an SVG in the
+   * image's own pixels (width x height), fitted like the thumbnail (contain), each region a polygon
+   * (8 values) or a rectangle (4) with its label as a tooltip; null where there is nothing to draw.
+   */
+  function regionBoxes(r) {
+    var regions = get(r, 'regions'), w = get(r, 'width'), h = get(r, 'height');
+    if (!regions || !regions.length || !w || !h) return null;
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('class', 'regions');
+    svg.setAttribute('data-testid', 'regions');
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    svg.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+    regions.forEach(function (g) {
+      var b = g.box || [];
+      var pts = b.length === 4 ? [b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3]] : b;
+      if (pts.length !== 8) return;
+      var poly = document.createElementNS(ns, 'polygon');
+      poly.setAttribute('points', pts.map(Number).join(' '));
+      poly.setAttribute('vector-effect', 'non-scaling-stroke');
+      poly.setAttribute('data-testid', 'region');
+      var title = document.createElementNS(ns, 'title');
+      title.textContent = String(g.label === undefined || g.label === null ? '' : g.label);
+      poly.appendChild(title);
+      svg.appendChild(poly);
+    });
+    return svg;
+  }
+
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -198,6 +228,8 @@
       thumb.classList.add('no-img');
     }
     thumb.appendChild(img);
+    var boxes = regionBoxes(r);
+    if (boxes) thumb.appendChild(boxes);
     thumb.appendChild(el('div', 'ph', error !== null ? 'no image' : 'no thumbnail'));
     row.appendChild(thumb);
 

@@ -77,9 +77,10 @@ class Florence2RegionsJobTest {
             doctored = rows.get(0).getAs("image_path");
             Dataset<Row> withRegions = table.withColumn(ResultRow.REGIONS,
                     when(col("image_path").equalTo(lit(doctored)), array(
-                            struct(lit("ball").as("label"), array(lit(1.5f), lit(2.25f), lit(60.5f), lit(70f)).as("box")),
+                            struct(lit("ball").as("label"), array(lit(1.5f), lit(2.25f), lit(60.5f), lit(70f)).as("box"),
+                                    lit(null).cast("double").as("confidence")),
                             struct(lit("sign").as("label"), array(lit(0f), lit(0f), lit(9f), lit(0f), lit(9f), lit(9f),
-                                    lit(0f), lit(9f)).as("box"))))
+                                    lit(0f), lit(9f)).as("box"), lit(null).cast("double").as("confidence"))))
                             .otherwise(col(ResultRow.REGIONS)).cast(ResultRow.SCHEMA.apply(ResultRow.REGIONS).dataType()));
             Path rewritten = dir.resolve("rewritten.parquet");
             withRegions.write().parquet(rewritten.toString());

@@ -15,6 +15,17 @@ final class TestPaths {
         return Path.of(System.getProperty("moonbatch.root", "..")).toAbsolutePath().normalize();
     }
 
+    /**
+     * The real PP-OCRv4 folder ({@code tools/models/fetch-ppocr.sh}, which .ci/run calls), or the test
+     * is skipped (a failure under CI=true).
+     */
+    static Path ppocrModel() {
+        Path dir = root().resolve("models/ppocr-v4");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(dir.resolve("ppocr.json")),
+                "PP-OCRv4 not fetched: run tools/models/fetch-ppocr.sh");
+        return dir;
+    }
+
     static Path demoModel() {
         return root().resolve("sample-data/models/vit-gpt2-tiny");
     }

@@ -7,6 +7,7 @@ import dev.moonbatch.runtime.family.Blip2;
 import dev.moonbatch.runtime.family.DecoderOnlyVlms;
 import dev.moonbatch.runtime.family.Florence2;
 import dev.moonbatch.runtime.family.Moondream2;
+import dev.moonbatch.runtime.family.PpOcr;
 import dev.moonbatch.runtime.family.SmolVlm;
 import dev.moonbatch.runtime.family.VitGpt2;
 import dev.moonbatch.runtime.preprocess.Idefics3Processor;
@@ -26,7 +27,10 @@ import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
-/** Opens a bundle and picks its family from {@code config.json}'s {@code model_type}. */
+/**
+ * Opens a bundle and picks its family from {@code config.json}'s {@code model_type} (a PP-OCR
+ * folder's {@code ppocr.json} manifest says {@code ppocr}).
+ */
 public final class ModelLoader {
     private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
     /** A family: the ONNX components its bundle must have and how to build it. */
@@ -39,10 +43,14 @@ public final class ModelLoader {
             "idefics3", new Family("smolvlm", true, DecoderOnlyVlms.COMPONENTS, SmolVlm::new),
             "moondream1", new Family("moondream2", true, DecoderOnlyVlms.COMPONENTS, Moondream2::new),
             "blip-2", new Family("blip2", true, DecoderOnlyVlms.COMPONENTS, Blip2::new),
-            "florence2", new Family("florence2", true, Florence2.COMPONENTS, Florence2::new));
+            "florence2", new Family("florence2", true, Florence2.COMPONENTS, Florence2::new),
+            "ppocr", new Family("ppocr", false, PpOcr.COMPONENTS, PpOcr::new));
 
     /** Tasks beyond caption and query, by family label: only these families take them. */
-    private static final Map<String, Set<String>> EXTRA_TASKS = Map.of("florence2", Set.of(Task.OCR));
+    private static final Map<String, Set<String>> EXTRA_TASKS = Map.of("florence2", Set.of(Task.OCR), "ppocr", Set.of(Task.OCR));
+
+    /** Families that do one task and nothing else (no captions): PP-OCR only reads text. */
+    private static final Map<String, String> ONLY_TASK = Map.of("ppocr", Task.OCR);
 
     /** The family whose image preprocessing {@link ImageOptions} changes. */
     private static final String SPLITS_IMAGES = "smolvlm";
@@ -122,6 +130,11 @@ public final class ModelLoader {
         return EXTRA_TASKS.getOrDefault(familyOf(bundle), Set.of()).contains(task);
     }
 
+    /** The one task a family does, where it does only one ({@code ocr} for ppocr); empty for the others. */
+    public static java.util.Optional<String> onlyTask(ModelBundle bundle) {
+        return java.util.Optional.ofNullable(ONLY_TASK.get(familyOf(bundle)));
+    }
+
     /** The families that take a task beyond caption and query, for error messages. */
     public static List<String> familiesWithTask(String task) {
         return EXTRA_TASKS.entrySet().stream().filter(e -> e.getValue().contains(task)).map(Map.Entry::getKey)
@@ -170,7 +183,8 @@ public final class ModelLoader {
     private static Family family(ModelBundle bundle) {
         Family family = FAMILIES.get(bundle.modelType());
         if (family == null) {
-            throw new BundleException("--model: config.json has model_type '" + bundle.modelType()
+            throw new BundleException("--model: " + (bundle.dir().resolve("config.json").toFile().isFile() ? "config.json" : ModelBundle.MANIFEST)
+                    + " has model_type '" + bundle.modelType()
                     + "', which moonbatch does not support; supported: " + FAMILIES.keySet());
         }
         return family;

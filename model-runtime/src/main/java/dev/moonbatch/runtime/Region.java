@@ -8,9 +8,16 @@ import java.util.Objects;
  * and where it is, in pixels of the original image (the decoded image, EXIF orientation applied).
  * {@code box} is {@code [x1, y1, x2, y2]} (4 values) or, for OCR lines, a quadrilateral
  * {@code [x1, y1, x2, y2, x3, y3, x4, y4]} (8 values), as Florence2Processor's {@code bboxes} and
- * {@code quad_boxes}. Value semantics (equals on the box's values), unlike a plain record of an array.
+ * {@code quad_boxes}. {@code confidence} is the line's mean character probability for a PP-OCR line,
+ * NaN where the family gives none (Florence-2). Value semantics (equals on the box's values), unlike a
+ * plain record of an array.
  */
-public record Region(String label, float[] box) {
+public record Region(String label, float[] box, double confidence) {
+    /** A region without a confidence (Florence-2). */
+    public Region(String label, float[] box) {
+        this(label, box, Double.NaN);
+    }
+
     public Region {
         Objects.requireNonNull(label, "label");
         if (box.length != 4 && box.length != 8) {
@@ -27,16 +34,17 @@ public record Region(String label, float[] box) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Region r && label.equals(r.label) && Arrays.equals(box, r.box);
+        return o instanceof Region r && label.equals(r.label) && Arrays.equals(box, r.box)
+                && Double.compare(confidence, r.confidence) == 0;
     }
 
     @Override
     public int hashCode() {
-        return 31 * label.hashCode() + Arrays.hashCode(box);
+        return 31 * (31 * label.hashCode() + Arrays.hashCode(box)) + Double.hashCode(confidence);
     }
 
     @Override
     public String toString() {
-        return "Region[" + label + ", " + Arrays.toString(box) + "]";
+        return "Region[" + label + ", " + Arrays.toString(box) + (Double.isNaN(confidence) ? "" : ", " + confidence) + "]";
     }
 }

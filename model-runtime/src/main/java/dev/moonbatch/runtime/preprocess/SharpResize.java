@@ -37,6 +37,19 @@ public final class SharpResize {
     static int[] lanczos3(int[] rgb, int inW, int inH, int outW, int outH) {
         double hscale = Math.max(1.0 / ((double) inW / outW), 1.0 / inW);
         double vscale = Math.max(1.0 / ((double) inH / outH), 1.0 / inH);
+        return lanczos3(rgb, inW, inH, hscale, vscale).rgb();
+    }
+
+    /** Packed RGB pixels and their size. */
+    public record Sized(int[] rgb, int width, int height) {
+    }
+
+    /**
+     * {@code vips_resize(hscale, vscale, kernel = lanczos3)} with the scales given, as sharp calls it
+     * when it keeps the aspect ratio ({@code fit: contain}, or one side given): both scales are the
+     * one shrink factor sharp resolved, so the other side's size is whatever libvips rounds it to.
+     */
+    public static Sized lanczos3(int[] rgb, int inW, int inH, double hscale, double vscale) {
         VipsReduce.Image image = new VipsReduce.Image(rgb, inW, inH);
         if (vscale < 1.0) {
             image = VipsReduce.reducev(image, 1.0 / vscale);
@@ -44,11 +57,13 @@ public final class SharpResize {
         if (hscale < 1.0) {
             image = VipsReduce.reduceh(image, 1.0 / hscale);
         }
-        int[] pixels = image.rgb();
         if (hscale > 1.0 || vscale > 1.0) {
-            pixels = bicubicAffine(pixels, image.width(), image.height(), hscale > 1.0 ? hscale : 1.0, vscale > 1.0 ? vscale : 1.0);
+            double a = hscale > 1.0 ? hscale : 1.0;
+            double d = vscale > 1.0 ? vscale : 1.0;
+            int[] pixels = bicubicAffine(image.rgb(), image.width(), image.height(), a, d);
+            return new Sized(pixels, (int) Math.round(image.width() * a), (int) Math.round(image.height() * d));
         }
-        return pixels;
+        return new Sized(image.rgb(), image.width(), image.height());
     }
 
     /** libvips bicubic interpolator's fixed-point Catmull-Rom table: 65 entries of 4 coefficients, scale 4096. */

@@ -79,6 +79,39 @@ class ExtremeAspectTest {
         }
     }
 
+    /**
+     * PP-OCR (the real weights) on every shape, a blank page and a huge one (past the detector's side
+     * limit): a generation each, its text the lines' labels, every box inside its image. Noise has
+     * no text to read, so the text may be empty.
+     */
+    @org.junit.jupiter.api.Test
+    void ppocrReadsEveryShape() throws Exception {
+        Path dir = PpOcrModels.assumeFetched();
+        List<int[]> shapes = new ArrayList<>(Arrays.asList(SHAPES));
+        shapes.add(new int[] {4000, 3000});
+        try (VisionLanguageModel model = ModelLoader.load(dir, RuntimeOptions.defaults())) {
+            List<Query> queries = new ArrayList<>();
+            for (int[] s : shapes) {
+                queries.add(new Query(model.prepare(image(s[0], s[1])), new Task(Task.OCR, "")));
+            }
+            queries.add(new Query(model.prepare(new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB)), new Task(Task.OCR, "")));
+            List<Generation> generations = model.generate(queries, model.options(1));
+            assertEquals(queries.size(), generations.size());
+            for (int i = 0; i < shapes.size(); i++) {
+                Generation g = generations.get(i);
+                int[] s = shapes.get(i);
+                assertEquals(String.join("\n", g.regions().stream().map(dev.moonbatch.runtime.Region::label).toList()), g.text());
+                for (dev.moonbatch.runtime.Region r : g.regions()) {
+                    float[] b = r.box();
+                    for (int k = 0; k < 8; k += 2) {
+                        assertTrue(b[k] >= 0 && b[k] <= s[0] && b[k + 1] >= 0 && b[k + 1] <= s[1], s[0] + "x" + s[1] + ": " + r);
+                    }
+                }
+            }
+            assertEquals("", generations.get(generations.size() - 1).text(), "a black page has no text");
+        }
+    }
+
     /** The prepared image's pixel values after checking their layout; returns them. */
     private static float[] assertShape(PreparedImage prepared, PreprocessorConfig pre, Path dir, int w, int h, String shape) {
         if (prepared instanceof SmolVlm.Tiles tiles) {

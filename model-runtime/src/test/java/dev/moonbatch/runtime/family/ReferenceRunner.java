@@ -30,11 +30,16 @@ final class ReferenceRunner {
 
     /** Skips the calling test where transformers.js is not installed; fails in CI, which installs it. */
     static void assumeInstalled() {
-        boolean installed = Files.isDirectory(root().resolve("tools/reference/node_modules/@huggingface/transformers"));
+        assumeInstalled("@huggingface/transformers");
+    }
+
+    /** Skips the calling test where the npm package (of tools/reference) is not installed; fails in CI. */
+    static void assumeInstalled(String npmPackage) {
+        boolean installed = Files.isDirectory(root().resolve("tools/reference/node_modules").resolve(npmPackage));
         if (!installed && "true".equals(System.getenv("CI"))) {
             throw new AssertionError("CI must install tools/reference (npm ci --ignore-scripts) for this test");
         }
-        Assumptions.assumeTrue(installed, "transformers.js not installed: run `cd tools/reference && npm ci --ignore-scripts`");
+        Assumptions.assumeTrue(installed, npmPackage + " not installed: run `cd tools/reference && npm ci --ignore-scripts`");
     }
 
     /** Runs {@code tools/reference/SCRIPT ARGS} with node and returns the JSON array it prints. */
