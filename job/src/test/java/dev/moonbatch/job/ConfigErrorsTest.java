@@ -56,7 +56,7 @@ class ConfigErrorsTest {
                 Arguments.of("--batch-size", new String[] {"--input", in, "--output", out, "--model", model, "--batch-size", "0"}),
                 Arguments.of("--max-new-tokens", new String[] {"--input", in, "--output", out, "--model", model, "--max-new-tokens", "many"}),
                 Arguments.of("--task", new String[] {"--input", in, "--output", out, "--model", model, "--task", "translate"}),
-                Arguments.of("--task ocr: vit-gpt2 cannot read text in images; families that can: [florence2]",
+                Arguments.of("--task ocr: vit-gpt2 cannot read text in images; families that can: [florence2, ppocr]",
                         new String[] {"--input", in, "--output", out, "--model", model, "--task", "ocr"}),
                 Arguments.of("--image-splitting / --image-longest-edge: only smolvlm models split images into crops; this model is vit-gpt2",
                         new String[] {"--input", in, "--output", out, "--model", model, "--image-splitting", "off"}),
