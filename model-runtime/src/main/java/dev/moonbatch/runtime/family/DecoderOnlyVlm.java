@@ -48,6 +48,8 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     private final TokenEmbedder embedder;
     private final MergedDecoder decoder;
     private final AtomicLong encoded = new AtomicLong();
+    /** Vision encoder runs so far (tests: a batch of fixed-size images is one run). */
+    private final AtomicLong visionCalls = new AtomicLong();
     private final LastImageFeatures lastImage = new LastImageFeatures();
     /** One padded prefill call per batch (GPU) rather than one per prompt length (CPU). */
     private final boolean padPrefill;
@@ -69,6 +71,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
 
     /** Runs the vision encoder and returns its (first) output, the feature rows, flat. */
     protected final float[] visionFeatures(Map<String, OnnxTensor> inputs) throws OrtException {
+        visionCalls.incrementAndGet();
         try (OrtSession.Result result = vision.run(inputs)) {
             return Tensors.floatArray((OnnxTensor) result.get(0));
         }
@@ -108,6 +111,10 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         return encoded.get();
     }
 
+    long visionCalls() {
+        return visionCalls.get();
+    }
+
     @Override
     public List<Generation> generate(List<Query> queries, GenerationOptions options) throws OrtException {
         return generate(queries, options, padPrefill);
@@ -125,9 +132,12 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         }
         Map<PreparedImage, float[]> features = new IdentityHashMap<>();
         for (Query q : queries) {
-            if (!features.containsKey(q.image())) {
-                features.put(q.image(), encodeOnce(q.image()));
-            }
+            features.put(q.image(), null);
+        }
+        List<PreparedImage> distinct = new ArrayList<>(features.keySet());
+        List<float[]> encodedRows = encodeOnce(distinct);
+        for (int i = 0; i < distinct.size(); i++) {
+            features.put(distinct.get(i), encodedRows.get(i));
         }
         int hidden = -1;
         List<float[]> embeds = new ArrayList<>(queries.size());
@@ -160,15 +170,42 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         return List.of(out);
     }
 
-    /** The image's feature rows; not encoded again when the previous call encoded this very image. */
-    private float[] encodeOnce(PreparedImage image) throws OrtException {
-        float[] f = lastImage.get(image);
-        if (f == null) {
-            f = encode(image);
-            encoded.incrementAndGet();
-            lastImage.put(image, f);
+    /**
+     * The feature rows of each image, in order: the ones the previous call encoded come from
+     * {@link LastImageFeatures}, the rest from one {@link #encodeBatch} call.
+     */
+    private List<float[]> encodeOnce(List<PreparedImage> images) throws OrtException {
+        float[][] out = new float[images.size()][];
+        List<PreparedImage> todo = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            out[i] = lastImage.get(images.get(i));
+            if (out[i] == null) {
+                todo.add(images.get(i));
+                at.add(i);
+            }
         }
-        return f;
+        if (!todo.isEmpty()) {
+            List<float[]> fresh = encodeBatch(todo);
+            for (int k = 0; k < todo.size(); k++) {
+                out[at.get(k)] = fresh.get(k);
+            }
+            encoded.addAndGet(todo.size());
+            lastImage.put(todo.get(todo.size() - 1), fresh.get(todo.size() - 1));
+        }
+        return java.util.Arrays.asList(out);
+    }
+
+    /**
+     * Feature rows of several distinct images: one {@link #encode} each here; a family whose vision
+     * encoder takes a batch of images overrides this with one call for all of them.
+     */
+    protected List<float[]> encodeBatch(List<PreparedImage> images) throws OrtException {
+        List<float[]> out = new ArrayList<>(images.size());
+        for (PreparedImage image : images) {
+            out.add(encode(image));
+        }
+        return out;
     }
 
     /**

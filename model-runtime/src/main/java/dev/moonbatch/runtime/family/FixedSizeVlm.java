@@ -10,6 +10,9 @@ import dev.moonbatch.runtime.text.TextTokenizer;
 
 import java.awt.image.BufferedImage;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -24,9 +27,23 @@ abstract class FixedSizeVlm extends DecoderOnlyVlm {
     record Pixels(float[] values) implements PreparedImage {
     }
 
+    /** Whether {@code pixel_values}' first dimension is free, so a batch of images is one encoder call. */
+    private final boolean batchable;
+
     FixedSizeVlm(ModelBundle bundle, RuntimeOptions options, TextTokenizer tokenizer, ImagePreprocessor.Resizer resizer) {
         super(bundle, options, tokenizer);
         this.preprocessor = new ImagePreprocessor(bundle.preprocessor(), resizer);
+        this.batchable = firstDimensionFree(vision, "pixel_values");
+    }
+
+    private static boolean firstDimensionFree(ai.onnxruntime.OrtSession session, String input) {
+        try {
+            var info = session.getInputInfo().get(input);
+            return info != null && info.getInfo() instanceof ai.onnxruntime.TensorInfo t
+                    && t.getShape().length > 0 && t.getShape()[0] < 0;
+        } catch (OrtException e) {
+            return false;
+        }
     }
 
     @Override
@@ -40,5 +57,29 @@ abstract class FixedSizeVlm extends DecoderOnlyVlm {
                 preprocessor.height(), preprocessor.width())) {
             return visionFeatures(Map.of("pixel_values", pixels));
         }
+    }
+
+    /** The images stacked into one {@code pixel_values} [n, 3, h, w]: one encoder call for a batch. */
+    @Override
+    protected List<float[]> encodeBatch(List<PreparedImage> images) throws OrtException {
+        if (images.size() == 1 || !batchable) {
+            return super.encodeBatch(images);
+        }
+        int plane = 3 * preprocessor.height() * preprocessor.width();
+        FloatBuffer stacked = FloatBuffer.allocate(plane * images.size());
+        for (PreparedImage image : images) {
+            stacked.put(((Pixels) image).values());
+        }
+        stacked.flip();
+        float[] all;
+        try (OnnxTensor pixels = pixelValues(stacked, images.size(), 3, preprocessor.height(), preprocessor.width())) {
+            all = visionFeatures(Map.of("pixel_values", pixels));
+        }
+        int each = all.length / images.size();
+        List<float[]> out = new ArrayList<>(images.size());
+        for (int i = 0; i < images.size(); i++) {
+            out.add(Arrays.copyOfRange(all, i * each, (i + 1) * each));
+        }
+        return out;
     }
 }

@@ -28,13 +28,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Prompts of different lengths decoded as one left-padded batch give exactly the ids each gives
  * alone, with both prefill strategies (one padded call; one call per length with padded caches),
- * while rows that finish early leave the batch.
+ * while rows that finish early leave the batch; moondream2's and BLIP-2's images are vision-encoded
+ * in one run for the batch.
  */
 class BatchedDecodingTest {
     static final int MAX_NEW_TOKENS = 12;
 
     @ParameterizedTest
-    @ValueSource(strings = {"smolvlm-tiny", "moondream2-tiny"})
+    @ValueSource(strings = {"smolvlm-tiny", "moondream2-tiny", "blip2-tiny"})
     void batchedIdsEqualOneAtATimeIds(String bundleName) throws Exception {
         Path root = ReferenceRunner.root();
         Path heldout = root.resolve("sample-data/heldout-vqa");
@@ -80,7 +81,12 @@ class BatchedDecodingTest {
                     "some rows must finish before others (lengths " + generatedLengths + ")");
 
             for (boolean padPrefill : new boolean[] {false, true}) {
+                long callsBefore = vlm.visionCalls();
                 List<Generation> batched = vlm.generate(queries, options, padPrefill);
+                if (vlm instanceof FixedSizeVlm) {
+                    // every image but the one the previous call encoded, stacked into one encoder run
+                    assertEquals(1, vlm.visionCalls() - callsBefore, bundleName + ": vision runs for " + images.size() + " images");
+                }
                 for (int i = 0; i < queries.size(); i++) {
                     assertEquals(Arrays.toString(alone.get(i)), Arrays.toString(batched.get(i).tokenIds()),
                             bundleName + " query " + i + " '" + queries.get(i).task().prompt() + "' (padPrefill "
