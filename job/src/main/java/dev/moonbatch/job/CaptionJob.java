@@ -71,6 +71,7 @@ public final class CaptionJob {
 
     public RunSummary run() throws IOException {
         long t0 = System.nanoTime();
+        long startMs = System.currentTimeMillis();
         Map<String, Double> stages = new LinkedHashMap<>();
         Configuration hadoopConf = spark.sparkContext().hadoopConfiguration();
         Path output = qualify(config.output(), hadoopConf);
@@ -245,7 +246,7 @@ public final class CaptionJob {
                 config.optionsKey(), images, rowCount, rowCount - errors, errors, computed, inferenceFailed,
                 inferenceSucceeded, rowCount - computed,
                 counters.deduplicated().value(), removed, changes, byKind, counters.imageBytesRead().value(), 0,
-                counters.devicesByExecutor(), stages, soFar > 0 ? images / soFar : 0, results.toString(), null, null, null);
+                counters.devicesByExecutor(), stages, soFar > 0 ? images / soFar : 0, results.toString(), null, null, null, null);
         describe("moonbatch: write results.csv, changes.csv and the review page");
         RunExports.Written files = RunExports.write(spark, output, config.runId(), JSON.valueToTree(draft),
                 config.fullExportsMaxRows());
@@ -258,11 +259,20 @@ public final class CaptionJob {
                 draft.inferenceFailed(), draft.inferenceSucceeded(), draft.reused(),
                 draft.deduplicated(), removed, changes, byKind, draft.imageBytesRead(), peakHeapMb(), draft.devices(),
                 stages, total > 0 ? images / total : 0, results.toString(),
-                files.resultsCsv(), files.changesCsv(), files.reviewPage());
+                files.resultsCsv(), files.changesCsv(), files.reviewPage(), pace(counters.batchTimes().value(), startMs));
         writeSummary(fs, new Path(output, SUMMARY), summary);
         workTable.unpersist();
         listing.unpersist();
         return summary;
+    }
+
+    private static RunSummary.Pace pace(BatchTimes.Span span, long startMs) {
+        if (!span.any()) {
+            return null;
+        }
+        long end = System.currentTimeMillis();
+        return new RunSummary.Pace(Math.round((span.first() - startMs) / 10.0) / 100.0,
+                Math.round((end - span.last()) / 10.0) / 100.0, Math.round(span.steadyRowsPerSecond() * 1000) / 1000.0);
     }
 
     /** Rows of this run's task and (single) prompt: with no --questions, every listed image has one. */

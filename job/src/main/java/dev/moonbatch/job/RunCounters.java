@@ -10,15 +10,18 @@ import java.io.Serializable;
  * What the executors count for {@code summary.json} beyond the rows themselves: rows answered by
  * copying another file of the same content, and the bytes of image files read (0 for a night in
  * which nothing changed); the device each executor ran the model on; and for the progress line,
- * rows done and errors so far. Spark
+ * rows done and errors so far; when the first and last batches finished ({@link BatchTimes}). Spark
  * accumulators: a retried task may count twice.
  */
 record RunCounters(LongAccumulator deduplicated, LongAccumulator imageBytesRead, LongAccumulator rowsDone,
-                   LongAccumulator errors, CollectionAccumulator<String> devices) implements Serializable {
+                   LongAccumulator errors, CollectionAccumulator<String> devices, BatchTimes batchTimes)
+        implements Serializable {
     static RunCounters create(SparkContext sc) {
+        BatchTimes times = new BatchTimes();
+        sc.register(times, "moonbatch.batchTimes");
         return new RunCounters(sc.longAccumulator("moonbatch.deduplicated"), sc.longAccumulator("moonbatch.imageBytesRead"),
                 sc.longAccumulator("moonbatch.rowsDone"), sc.longAccumulator("moonbatch.errors"),
-                sc.collectionAccumulator("moonbatch.devices"));
+                sc.collectionAccumulator("moonbatch.devices"), times);
     }
 
     /** Where this task's executor ran the model ({@code executor id} → placement label), once per task. */
@@ -38,6 +41,7 @@ record RunCounters(LongAccumulator deduplicated, LongAccumulator imageBytesRead,
 
     /** A finished batch's rows, for the progress line. */
     void addRows(java.util.List<ResultRow> rows) {
+        batchTimes.batch(rows.size());
         rowsDone.add(rows.size());
         errors.add(rows.stream().filter(r -> r.error() != null).count());
     }

@@ -21,6 +21,7 @@ import java.util.Map;
  *                     {@code cuda:N} or {@code cpu (fallback from cuda:N: why)}), decided on that executor
  * @param stageSeconds wall time per stage: list, process (model + Parquet), csv (CSVs and review page), total
  * @param csv          results.csv, or null when the results have more rows than --full-exports-max-rows
+ * @param pace         the run's fixed cost and steady rate, or null when it computed nothing
  */
 public record RunSummary(String runId, String model, String task, String prompt, String options,
                          long images, long rows, long captioned, long errors, long computed,
@@ -28,7 +29,16 @@ public record RunSummary(String runId, String model, String task, String prompt,
                          long deduplicated, long removed, Map<String, Long> changes,
                          Map<String, Long> errorsByKind, long imageBytesRead, long driverPeakHeapMb,
                          Map<String, String> devices, Map<String, Double> stageSeconds,
-                         double imagesPerSecond, String parquet, String csv, String changesCsv, String reviewPage) {
+                         double imagesPerSecond, String parquet, String csv, String changesCsv, String reviewPage,
+                         Pace pace) {
+    /**
+     * Where a run's time went around the model work: seconds from the start to the first computed
+     * batch's rows, seconds from the last batch's rows to the end (writing, exports), and rows per
+     * second in between (after the first batch, which also pays the model load).
+     */
+    public record Pace(double firstRowSeconds, double afterLastRowSeconds, double steadyRowsPerSecond) {
+    }
+
     /**
      * The model failed on every row it ran on in this run and no row got text: a broken model or a
      * precision variant that cannot run, not a few bad images. The CLI exits with {@code 3}.

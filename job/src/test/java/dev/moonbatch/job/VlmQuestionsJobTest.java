@@ -63,6 +63,12 @@ class VlmQuestionsJobTest {
         assertEquals(0, asked.exitCode(), asked.err());
         JsonNode querySummary = Outputs.summary(out);
         long encodings = ExecutorModels.imagesEncoded() - encodedBefore;
+        JsonNode pace = querySummary.path("pace");
+        double total = querySummary.path("stageSeconds").path("total").asDouble();
+        assertTrue(pace.path("firstRowSeconds").asDouble() > 0, "pace: " + pace);
+        assertTrue(pace.path("firstRowSeconds").asDouble() + pace.path("afterLastRowSeconds").asDouble() <= total + 0.05,
+                "the fixed costs are within the run's " + total + " s: " + pace);
+        assertTrue(pace.path("steadyRowsPerSecond").asDouble() > 0, "many batches, so a steady rate: " + pace);
 
         List<Row> rows = Outputs.rows(out);
         long images = questions.stream().map(q -> q[0]).distinct().count();
