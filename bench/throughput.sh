@@ -17,6 +17,9 @@
 #   bench/throughput.sh /tmp/smolvlm-real --quick    # smoke run: 2 images, 4 tokens, a short sweep
 #   /usr/bin/python3 tools/bench-models/make_vitgpt2_real_size.py /tmp/vit-gpt2-real
 #   N=48 bench/throughput.sh /tmp/vit-gpt2-real
+# The job's fixed cost (seconds to its first row, after its last) and steady images/s between them come
+# from summary.json's pace and are printed in a table of their own; run at N=32 and N=160 to see the
+# fixed cost amortised.
 # Settings (environment): N images, IMAGES (folder they are taken from), TOKENS (default 32), BATCH for
 # legs 2/5/6 (default 8), SWEEP, PROMPT, LEGS=3 (legs 1-3 only), WORK (scratch folder).
 set -euo pipefail
@@ -68,7 +71,8 @@ num() { grep -oE "$1" "$2" | head -1 | grep -oE '[0-9]+(\.[0-9]+)?' | head -1; }
 row() { printf '%-44s %10s %10s %12s %10s\n' "$@"; }
 f3() { printf '%.3f' "$1"; }
 ms() { echo "1000 / $1" | bc -l | xargs printf '%.0f'; }
-declare -A IPS TPS RSS
+declare -A IPS TPS RSS FIRST AFTER STEADY
+pace() { /usr/bin/python3 -c 'import json, sys; p = json.load(open(sys.argv[1])).get("pace") or {}; print(p.get(sys.argv[2], 0))' "$1/summary.json" "$2"; }
 
 # the job: $1 label, $2 master, $3 batch, $4 tokens, [$5 partitions]
 job() {
@@ -82,6 +86,9 @@ job() {
   IPS[$label]=$(echo "$N / $(grep -oE 'in [0-9.]+ s' "$WORK/$label.txt" | head -1 | grep -oE '[0-9.]+')" | bc -l)
   TPS[$label]=$(echo "${IPS[$label]} * $4" | bc -l)
   RSS[$label]=$(rss_mb "$WORK/$label.time")
+  # summary.json's pace: the fixed cost (to the first row, after the last) and the steady rate between
+  FIRST[$label]=$(pace "$out" firstRowSeconds); AFTER[$label]=$(pace "$out" afterLastRowSeconds)
+  STEADY[$label]=$(pace "$out" steadyRowsPerSecond)
 }
 
 echo "throughput: model $(basename "$MODEL"), $N images, $TOKENS new tokens (EOS ignored), fp32, $CORES cores, $(date -u +%FT%TZ)$([ $QUICK = 1 ] && echo ', QUICK smoke run')"
@@ -115,6 +122,10 @@ row "raw ONNX Runtime loop ($CORES threads)" "$(f3 "${IPS[raw]}")" "$(ms "${IPS[
 row "moonbatch job, local[2], batch $BATCH" "$(f3 "${IPS[job]}")" "$(ms "${IPS[job]}")" "$(f3 "${TPS[job]}")" "${RSS[job]} MB"
 row "transformers.js 4.3.1 ($CORES threads)" "$(f3 "${IPS[tjs]}")" "$(ms "${IPS[tjs]}")" "$(f3 "${TPS[tjs]}")" "${RSS[tjs]} MB"
 grep 'vision encoder' "$WORK/raw.txt" || true
+echo
+printf '%-44s %14s %16s %14s\n' "job's fixed cost and steady rate" "to first row" "after last row" "steady img/s"
+printf '%-44s %12s s %14s s %14s\n' "moonbatch job, local[2], batch $BATCH" "${FIRST[job]}" "${AFTER[job]}" "$(f3 "${STEADY[job]}")"
+echo "(raw loop and transformers.js: images/s above are after 1 warm-up image, i.e. steady; the job's images/s include its fixed cost)"
 
 [ "${LEGS:-all}" = 3 ] && { echo; echo "job / raw $(echo "${IPS[job]} / ${IPS[raw]}" | bc -l | xargs printf '%.2f'), job / transformers.js $(echo "${IPS[job]} / ${IPS[tjs]}" | bc -l | xargs printf '%.2f') (LEGS=3: legs 4-6 skipped)"; exit 0; }
 
