@@ -167,13 +167,7 @@ class Idefics3ProcessorAgreementTest {
         for (Object[] c : cases) {
             var options = (dev.moonbatch.runtime.ImageOptions) c[0];
             String label = "256M-" + options.key().substring(1).replace(';', '-');
-            Path dir = tmp.resolve(label + "-configs");
-            Files.createDirectories(dir);
-            try (Stream<Path> s = Files.list(configs256m())) {
-                for (Path f : s.toList()) {
-                    Files.copy(f, dir.resolve(f.getFileName().toString()));
-                }
-            }
+            Path dir = copyOf256m(tmp.resolve(label + "-configs"));
             ObjectMapper m = new ObjectMapper();
             ObjectNode pre = (ObjectNode) m.readTree(dir.resolve("preprocessor_config.json").toFile());
             if (options.splitting() != null) {
@@ -199,18 +193,24 @@ class Idefics3ProcessorAgreementTest {
         }
     }
 
-    /** Same tokenizer and template, SmolVLM(-Instruct, 2.2B)'s processor numbers. */
-    static synchronized Path configs2bLike() throws Exception {
-        Path dir = tmp.resolve("smolvlm-2b-like");
-        if (Files.isDirectory(dir)) {
-            return dir;
-        }
+    /** A copy of the 256M configs in {@code dir}, to change. */
+    static Path copyOf256m(Path dir) throws Exception {
         Files.createDirectories(dir);
         try (Stream<Path> s = Files.list(configs256m())) {
             for (Path f : s.toList()) {
                 Files.copy(f, dir.resolve(f.getFileName().toString()));
             }
         }
+        return dir;
+    }
+
+    /** Same tokenizer and template, SmolVLM(-Instruct, 2.2B)'s processor numbers. */
+    static synchronized Path configs2bLike() throws Exception {
+        Path dir = tmp.resolve("smolvlm-2b-like");
+        if (Files.isDirectory(dir)) {
+            return dir;
+        }
+        copyOf256m(dir);
         ObjectMapper m = new ObjectMapper();
         ObjectNode pre = (ObjectNode) m.readTree(dir.resolve("preprocessor_config.json").toFile());
         ((ObjectNode) pre.get("size")).put("longest_edge", 1536);
