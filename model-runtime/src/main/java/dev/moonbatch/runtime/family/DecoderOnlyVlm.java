@@ -3,6 +3,8 @@ package dev.moonbatch.runtime.family;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.moonbatch.runtime.ChoiceQuery;
+import dev.moonbatch.runtime.ChoiceScores;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.OrtSessions;
 import dev.moonbatch.runtime.PreparedImage;
@@ -11,6 +13,7 @@ import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.ChoiceScorer;
 import dev.moonbatch.runtime.generate.DeclaredInputs;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
@@ -119,24 +122,10 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         if (queries.isEmpty()) {
             return List.of();
         }
-        Map<PreparedImage, float[]> features = new IdentityHashMap<>();
-        for (Query q : queries) {
-            if (!features.containsKey(q.image())) {
-                features.put(q.image(), encodeOnce(q.image()));
-            }
-        }
-        int hidden = -1;
-        List<float[]> embeds = new ArrayList<>(queries.size());
-        long[][] promptIds = new long[queries.size()][];
-        for (int i = 0; i < queries.size(); i++) {
-            Query q = queries.get(i);
-            long[] ids = promptIds(q.task(), q.image());
-            float[] e = spliced(ids, features.get(q.image()));
-            hidden = e.length / ids.length;
-            embeds.add(e);
-            promptIds[i] = ids;
-        }
-        features.clear(); // the spliced embeddings hold them now; let the rows go before decoding
+        Prompts prompts = prompts(queries);
+        List<float[]> embeds = prompts.embeds();
+        long[][] promptIds = prompts.ids();
+        int hidden = prompts.hidden();
         Generation[] out = new Generation[queries.size()];
         for (int[] group : batches(promptIds)) {
             List<float[]> rows = new ArrayList<>(group.length);
@@ -154,6 +143,85 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
             }
         }
         return List.of(out);
+    }
+
+    /** The queries' prompts: token ids and embeddings with the image features spliced in. */
+    private record Prompts(long[][] ids, List<float[]> embeds, int hidden) {
+    }
+
+    /** Each distinct image encoded once, then each query's prompt embedded with its image's features. */
+    private Prompts prompts(List<Query> queries) throws OrtException {
+        Map<PreparedImage, float[]> features = new IdentityHashMap<>();
+        for (Query q : queries) {
+            if (!features.containsKey(q.image())) {
+                features.put(q.image(), encodeOnce(q.image()));
+            }
+        }
+        int hidden = -1;
+        List<float[]> embeds = new ArrayList<>(queries.size());
+        long[][] promptIds = new long[queries.size()][];
+        for (int i = 0; i < queries.size(); i++) {
+            Query q = queries.get(i);
+            long[] ids = promptIds(q.task(), q.image());
+            float[] e = spliced(ids, features.get(q.image()));
+            hidden = e.length / ids.length;
+            embeds.add(e);
+            promptIds[i] = ids;
+        }
+        return new Prompts(promptIds, embeds, hidden);
+    }
+
+    /**
+     * Closed choices scored in one place for every decoder-only family ({@link ChoiceScorer}): the
+     * prompts of a batch prefill together (as in {@link #generate}), each prompt's cache is shared by
+     * its choices, and all choices of the batch are fed in one decoder call.
+     */
+    @Override
+    public List<ChoiceScores> score(List<ChoiceQuery> queries) throws OrtException {
+        if (queries.isEmpty()) {
+            return List.of();
+        }
+        Prompts prompts = prompts(queries.stream().map(q -> new Query(q.image(), q.task())).toList());
+        long[][][] choiceIds = new long[queries.size()][][];
+        for (int i = 0; i < queries.size(); i++) {
+            List<String> choices = queries.get(i).choices();
+            choiceIds[i] = new long[choices.size()][];
+            for (int c = 0; c < choices.size(); c++) {
+                choiceIds[i][c] = choiceIds(choices.get(c));
+            }
+        }
+        ChoiceScores[] out = new ChoiceScores[queries.size()];
+        for (int[] group : batches(prompts.ids())) {
+            List<float[]> rows = new ArrayList<>(group.length);
+            long[][][] ids = new long[group.length][][];
+            for (int m = 0; m < group.length; m++) {
+                rows.add(prompts.embeds().get(group[m]));
+                ids[m] = choiceIds[group[m]];
+            }
+            try (DecodingState state = decoder.startWithEmbeddings(rows, prompts.hidden(), embedder, padPrefill)) {
+                double[][] scores = ChoiceScorer.score(state, ids);
+                for (int m = 0; m < group.length; m++) {
+                    out[group[m]] = new ChoiceScores(queries.get(group[m]).choices(), scores[m]);
+                }
+            }
+        }
+        return List.of(out);
+    }
+
+    /**
+     * The tokens the model would generate to answer exactly {@code choice}: the text with the leading
+     * space the answer follows the prompt with (these families answer {@code Answer: red},
+     * {@code Assistant: red}), then the first EOS id.
+     */
+    long[] choiceIds(String choice) {
+        long[] text = tokenizer.encode(" " + choice.strip(), false);
+        List<Long> eos = bundle.generationOptions(1).eosTokenIds();
+        if (eos.isEmpty()) {
+            return text;
+        }
+        long[] ids = java.util.Arrays.copyOf(text, text.length + 1);
+        ids[text.length] = eos.get(0);
+        return ids;
     }
 
     /** The image's feature rows; not encoded again when the previous call encoded this very image. */
