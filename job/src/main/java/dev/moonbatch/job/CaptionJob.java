@@ -88,10 +88,10 @@ public final class CaptionJob {
         long workImages;
         long expectedRows;
         if (config.questionsFile() == null) {
-            workTable = listing.select(col("path"), array(lit(config.task().prompt())).as("prompts"), col("size"),
-                    col("mtime"));
+            workTable = listing.select(col("path"), array(config.prompts().stream().map(p -> lit(p)).toArray(Column[]::new))
+                    .as("prompts"), col("size"), col("mtime"));
             workImages = images;
-            expectedRows = images;
+            expectedRows = images * config.prompts().size();
         } else {
             work = workItems(listedFiles(listing), hadoopConf);
             workTable = ReusePlan.workTable(spark, work).persist(StorageLevel.MEMORY_AND_DISK());
@@ -154,6 +154,11 @@ public final class CaptionJob {
                 Dataset<Row> present = listing.select(col("path").as("p_path"));
                 flagged = earlier.join(present, earlier.col("image_path").equalTo(present.col("p_path")), "left_outer")
                         .filter(not(col("p_path").isNotNull().and(thisRunsRows())));
+                if (!config.attributes().isEmpty()) {
+                    // an attribute edited or dropped from the file: its earlier rows are superseded, not kept
+                    flagged = flagged.filter(not(col("task").equalTo(lit(Attribute.TASK))
+                            .and(not(col("prompt").isin(config.prompts().toArray())))));
+                }
             } else {
                 Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
                         .and(earlier.col("task").equalTo(runKeys.col("k_task")))
@@ -239,7 +244,10 @@ public final class CaptionJob {
         long removed = removedAny ? RunExports.removedBy(spark, output, config.runId()).count() : 0;
         changes.put(OutputTable.REMOVED, removed);
 
-        String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")" : config.task().prompt();
+        String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")"
+                : !config.attributes().isEmpty() ? "(attributes: " + String.join(", ",
+                        config.attributes().stream().map(Attribute::name).toList()) + ")"
+                : config.task().prompt();
         double soFar = seconds(t0);
         RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
                 config.optionsKey(), images, rowCount, rowCount - errors, errors, computed, inferenceFailed,
@@ -265,8 +273,11 @@ public final class CaptionJob {
         return summary;
     }
 
-    /** Rows of this run's task and (single) prompt: with no --questions, every listed image has one. */
+    /** Rows of this run's task and prompts (one, or one per attribute): with no --questions, every listed image has them. */
     private Column thisRunsRows() {
+        if (!config.attributes().isEmpty()) {
+            return col("task").equalTo(lit(config.task().name())).and(col("prompt").isin(config.prompts().toArray()));
+        }
         return col("task").equalTo(lit(config.task().name())).and(col("prompt").eqNullSafe(lit(config.task().prompt())));
     }
 
@@ -322,7 +333,7 @@ public final class CaptionJob {
     private List<WorkItem> workItems(List<ListedFile> images, Configuration conf) throws IOException {
         List<WorkItem> work = new ArrayList<>();
         if (config.questionsFile() == null) {
-            List<String> one = List.of(config.task().prompt());
+            List<String> one = config.prompts();
             images.forEach(f -> work.add(new WorkItem(f.path(), one, f.size(), f.modifiedMs())));
         } else {
             Map<String, List<String>> questions = Questions.read(config.questionsFile(), config.input(), conf);

@@ -88,6 +88,11 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--questions", description = "CSV file image_path,question (several rows per image allowed; relative paths are under --input): one output row per image and question.")
     String questions;
 
+    @Option(names = "--attributes", description = "YAML or JSON file of catalogue attributes (name, question, optional "
+            + "choices, optional max_new_tokens; example in conf/attributes.yaml): each is asked of every image; closed "
+            + "choices are scored, never parsed. results.csv gets one row per image with a column attr_NAME each.")
+    String attributes;
+
     @Mixin
     BeamSearchOptions beamSearch = new BeamSearchOptions();
 
@@ -249,11 +254,34 @@ public final class MoonbatchCli implements Callable<Integer> {
                 home(System.getenv()), err);
         ModelBundle bundle = chosen.bundle();
         RuntimeOptions runtime = chosen.runtime();
-        Task resolved = resolveTask(asked, bundle);
-        int tokens = GenerationLengths.forTask(maxNewTokens, bundle, resolved, mode, home(System.getenv()));
+        List<Attribute> fields = attributes == null ? List.of() : readAttributes(bundle);
+        Task resolved = fields.isEmpty() ? resolveTask(asked, bundle) : new Task(Attribute.TASK, "");
+        int tokens = GenerationLengths.forTask(maxNewTokens, bundle, fields.isEmpty() ? resolved : new Task(Task.QUERY, ""),
+                mode, home(System.getenv()));
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
                 batchSize, tokens, partitions, modelOptions.maxPixels(), MAX_FILE_BYTES,
-                resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null);
+                resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null, fields);
+    }
+
+    /**
+     * The --attributes file, checked: it replaces --task, --prompt and --questions, and needs a family
+     * that scores closed choices (or, for free-text attributes only, one that reads prompts).
+     */
+    private List<Attribute> readAttributes(ModelBundle bundle) {
+        if (prompt != null || questions != null || !Task.CAPTION.equals(task)) {
+            throw new IllegalArgumentException("--attributes: asks its own questions; leave out --task, --prompt and --questions");
+        }
+        requireReadable("--attributes", attributes);
+        List<Attribute> fields = AttributesFile.read(attributes, new org.apache.hadoop.conf.Configuration());
+        String family = ModelLoader.familyOf(bundle);
+        if (fields.stream().anyMatch(Attribute::closed) && !ModelLoader.scoresChoices(bundle)) {
+            throw new IllegalArgumentException("--attributes: " + family + " cannot score closed choices; families that can: "
+                    + ModelLoader.familiesThatScoreChoices());
+        }
+        if (!ModelLoader.takesPrompts(bundle)) {
+            throw new IllegalArgumentException("--attributes: " + family + " only captions; it cannot answer questions");
+        }
+        return fields;
     }
 
     /** The task with its prompt ({@link TaskOptions}); or, with --questions, the questions' task. */

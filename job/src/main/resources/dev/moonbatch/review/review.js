@@ -222,11 +222,21 @@
       e.setAttribute('data-testid', 'error');
       e.title = error;
       main.appendChild(e);
-    } else {
+    } else if (get(r, 'task') !== 'attribute') {
       var t = el('div', text ? 'text' : 'text none', text || '(no text)');
       t.setAttribute('data-testid', 'text');
       main.appendChild(t);
     }
+    // attribute runs: one line per attr_<name> column, name and value
+    data.columns.forEach(function (c) {
+      var v = c.indexOf('attr_') === 0 ? get(r, c) : null;
+      if (v === null || v === undefined) return;
+      var line = el('div', 'attr');
+      line.setAttribute('data-testid', c);
+      line.appendChild(el('span', 'attr-name', c.slice(5)));
+      line.appendChild(el('span', 'attr-value', v));
+      main.appendChild(line);
+    });
     row.appendChild(main);
 
     var metrics = el('dl', 'metrics');

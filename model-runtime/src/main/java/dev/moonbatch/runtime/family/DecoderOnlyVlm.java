@@ -157,6 +157,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
                 features.put(q.image(), encodeOnce(q.image()));
             }
         }
+        lastImage.keepOnly(features);
         int hidden = -1;
         List<float[]> embeds = new ArrayList<>(queries.size());
         long[][] promptIds = new long[queries.size()][];
@@ -224,13 +225,12 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         return ids;
     }
 
-    /** The image's feature rows; not encoded again when the previous call encoded this very image. */
+    /** The image's feature rows; not encoded again when the previous call had this very image. */
     private float[] encodeOnce(PreparedImage image) throws OrtException {
         float[] f = lastImage.get(image);
         if (f == null) {
             f = encode(image);
             encoded.incrementAndGet();
-            lastImage.put(image, f);
         }
         return f;
     }
