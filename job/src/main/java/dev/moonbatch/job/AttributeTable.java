@@ -10,6 +10,9 @@ import java.util.List;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.collect_list;
+import static org.apache.spark.sql.functions.collect_set;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.element_at;
@@ -39,14 +42,44 @@ final class AttributeTable {
     private AttributeTable() {
     }
 
-    /** The attribute names in the rows (sorted), i.e. the wide columns without their prefix. */
-    static List<String> names(Dataset<Row> rows) {
-        List<String> names = new ArrayList<>();
-        for (Row r : rows.filter(col("task").equalTo(lit(Attribute.TASK)))
-                .select(substring_index(col("prompt"), ": ", 1).as("n")).distinct().orderBy("n").collectAsList()) {
-            names.add(r.getString(0));
+    /**
+     * What the exports of a table show beyond its fixed columns, from one pass over it.
+     *
+     * @param names    the attribute names in the rows (sorted): the wide columns without their prefix
+     * @param products whether any row is a product's (then {@code image_paths} is shown, after {@code image_path})
+     */
+    record Shape(List<String> names, boolean products) {
+        /** {@code columns} as exported: {@code image_paths} after {@code image_path} or left out, {@code attr_<name>} after {@code text}. */
+        List<String> columns(List<String> columns) {
+            List<String> out = new ArrayList<>();
+            for (String c : columns) {
+                if (c.equals(ResultRow.IMAGE_PATHS)) {
+                    continue;
+                }
+                out.add(c);
+                if (c.equals("image_path") && products) {
+                    out.add(ResultRow.IMAGE_PATHS);
+                }
+                if (c.equals("text")) {
+                    names.forEach(n -> out.add(Attribute.COLUMN_PREFIX + n));
+                }
+            }
+            return out;
         }
-        return names;
+    }
+
+    static Shape shape(Dataset<Row> rows) {
+        List<String> names = new ArrayList<>();
+        boolean products = false;
+        for (Row r : rows.select(when(col("task").equalTo(lit(Attribute.TASK)), substring_index(col("prompt"), ": ", 1)).as("n"),
+                col(ResultRow.IMAGE_PATHS).isNotNull().as("p")).distinct().collectAsList()) {
+            if (!r.isNullAt(0) && !names.contains(r.getString(0))) {
+                names.add(r.getString(0));
+            }
+            products |= r.getBoolean(1);
+        }
+        java.util.Collections.sort(names);
+        return new Shape(List.copyOf(names), products);
     }
 
     /** {@code columns} with one {@code attr_<name>} column per name after {@code text}. */
@@ -82,8 +115,14 @@ final class AttributeTable {
                 case "confidence", "min_token_prob" -> aggs.add(min(col(c)).as(c));
                 case "latency_ms" -> aggs.add(sum(col(c)).as(c));
                 case "run_id" -> aggs.add(max(col(c)).as(c));
-                case "error" -> aggs.add(concat_ws("; ", collect_list(when(col("error").isNotNull(),
-                        concat(col("_name"), lit(": "), col("error"))))).as(c));
+                case "error" -> {
+                    // one error for an image that failed as a whole; else the attributes that failed, named
+                    aggs.add(concat_ws("; ", collect_list(when(col("error").isNotNull(),
+                            concat(col("_name"), lit(": "), col("error"))))).as(c));
+                    aggs.add(collect_set(col("error")).as("_errors"));
+                    aggs.add(count(col("error")).as("_failed"));
+                    aggs.add(count(lit(1)).as("_all"));
+                }
                 case OutputTable.CHANGE -> aggs.add(max(rank).as("_rank"));
                 default -> aggs.add(first(col(c), true).as(c));
             }
@@ -97,6 +136,8 @@ final class AttributeTable {
                     .when(col("_rank").equalTo(1), lit(OutputTable.REMOVED)).otherwise(lit(OutputTable.UNCHANGED)));
         }
         grouped = grouped.withColumn("error", when(col("error").equalTo(lit("")), lit(null).cast(DataTypes.StringType))
+                        .when(col("_failed").equalTo(col("_all")).and(size(col("_errors")).equalTo(1)),
+                                element_at(col("_errors"), 1))
                         .otherwise(col("error")))
                 .withColumn("task", lit(Attribute.TASK));
         for (String n : names) {

@@ -87,9 +87,10 @@ public final class CaptionJob {
         Dataset<Row> workTable;
         long workImages;
         long expectedRows;
-        if (config.questionsFile() == null) {
+        if (!config.workOnDriver()) {
             workTable = listing.select(col("path"), array(config.prompts().stream().map(p -> lit(p)).toArray(Column[]::new))
-                    .as("prompts"), col("size"), col("mtime"));
+                    .as("prompts"), col("size"), col("mtime"),
+                    lit(null).cast(DataTypes.createArrayType(DataTypes.StringType)).as("members"));
             workImages = images;
             expectedRows = images * config.prompts().size();
         } else {
@@ -148,17 +149,13 @@ public final class CaptionJob {
             // known up front, so this never recomputes the model work. Rows of this task whose image
             // is gone from the input move to removed.parquet.
             Dataset<Row> flagged;
-            if (config.questionsFile() == null) {
+            if (!config.workOnDriver()) {
                 // one prompt for every listed image: one join with the listing says both what this
                 // run replaces (listed, this task and prompt) and what is gone
                 Dataset<Row> present = listing.select(col("path").as("p_path"));
                 flagged = earlier.join(present, earlier.col("image_path").equalTo(present.col("p_path")), "left_outer")
                         .filter(not(col("p_path").isNotNull().and(thisRunsRows())));
-                if (!config.attributes().isEmpty()) {
-                    // an attribute edited or dropped from the file: its earlier rows are superseded, not kept
-                    flagged = flagged.filter(not(col("task").equalTo(lit(Attribute.TASK))
-                            .and(not(col("prompt").isin(config.prompts().toArray())))));
-                }
+
             } else {
                 Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
                         .and(earlier.col("task").equalTo(runKeys.col("k_task")))
@@ -167,6 +164,11 @@ public final class CaptionJob {
                 Dataset<Row> present = listing.select(col("path").as("p_path"))
                         .union(workTable.select(col("path").as("p_path"))).distinct();
                 flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer");
+            }
+            if (!config.attributes().isEmpty()) {
+                // an attribute edited or dropped from the file: its earlier rows are superseded, not kept
+                flagged = flagged.filter(not(col("task").equalTo(lit(Attribute.TASK))
+                        .and(not(col("prompt").isin(config.prompts().toArray())))));
             }
             flagged = flagged.withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
             Column[] base = columns(ResultRow.SCHEMA);
@@ -209,7 +211,7 @@ public final class CaptionJob {
 
         long t2 = System.nanoTime();
         Dataset<Row> written = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
-        Dataset<Row> mine = config.questionsFile() == null ? written.filter(thisRunsRows())
+        Dataset<Row> mine = !config.workOnDriver() ? written.filter(thisRunsRows())
                 : written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
                         .and(written.col("task").equalTo(runKeys.col("k_task")))
                         .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
@@ -332,7 +334,9 @@ public final class CaptionJob {
      */
     private List<WorkItem> workItems(List<ListedFile> images, Configuration conf) throws IOException {
         List<WorkItem> work = new ArrayList<>();
-        if (config.questionsFile() == null) {
+        if (config.products() != null) {
+            work.addAll(config.products().items(images, config.prompts(), config.input(), conf));
+        } else if (config.questionsFile() == null) {
             List<String> one = config.prompts();
             images.forEach(f -> work.add(new WorkItem(f.path(), one, f.size(), f.modifiedMs())));
         } else {
@@ -369,7 +373,8 @@ public final class CaptionJob {
         List<WorkItem> work = new ArrayList<>();
         for (Iterator<Row> it = workTable.toLocalIterator(); it.hasNext(); ) {
             Row r = it.next();
-            work.add(new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(1)), r.getLong(2), r.getLong(3)));
+            work.add(new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(1)), r.getLong(2), r.getLong(3),
+                    r.isNullAt(4) ? null : new ArrayList<>(r.<String>getList(4))));
         }
         return work;
     }

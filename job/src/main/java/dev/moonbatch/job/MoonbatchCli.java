@@ -93,6 +93,14 @@ public final class MoonbatchCli implements Callable<Integer> {
             + "choices are scored, never parsed. results.csv gets one row per image with a column attr_NAME each.")
     String attributes;
 
+    @Option(names = "--group-by", description = "folder: each folder of images is one product, answered in one prompt "
+            + "that shows all its photos (families with a multi-image prompt only: smolvlm); one row per product.")
+    String groupBy;
+
+    @Option(names = "--products", description = "CSV file product_id,image_path (relative paths are under --input): "
+            + "the photos of each product, answered together as with --group-by folder; one row per product.")
+    String products;
+
     @Mixin
     BeamSearchOptions beamSearch = new BeamSearchOptions();
 
@@ -260,7 +268,8 @@ public final class MoonbatchCli implements Callable<Integer> {
                 mode, home(System.getenv()));
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
                 batchSize, tokens, partitions, modelOptions.maxPixels(), MAX_FILE_BYTES,
-                resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null, fields);
+                resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null, fields,
+                products(bundle));
     }
 
     /**
@@ -282,6 +291,31 @@ public final class MoonbatchCli implements Callable<Integer> {
             throw new IllegalArgumentException("--attributes: " + family + " only captions; it cannot answer questions");
         }
         return fields;
+    }
+
+    /** --group-by / --products, checked: one of them, and a family whose export has a multi-image prompt. */
+    private Products products(ModelBundle bundle) {
+        if (groupBy == null && products == null) {
+            return null;
+        }
+        String option = groupBy != null ? "--group-by" : "--products";
+        if (groupBy != null && products != null) {
+            throw new IllegalArgumentException("--group-by: give at most one of --group-by and --products");
+        }
+        if (groupBy != null && !groupBy.equals("folder")) {
+            throw new IllegalArgumentException("--group-by: expected folder but got '" + groupBy + "'");
+        }
+        if (questions != null) {
+            throw new IllegalArgumentException(option + ": not with --questions (ask products with --prompt or --attributes)");
+        }
+        if (!ModelLoader.takesSeveralImages(bundle)) {
+            throw new IllegalArgumentException(option + ": " + ModelLoader.familyOf(bundle) + "'s export has no prompt that "
+                    + "shows several images; families that can: " + ModelLoader.familiesWithSeveralImages());
+        }
+        if (products != null) {
+            requireReadable("--products", products);
+        }
+        return new Products(groupBy != null, products);
     }
 
     /** The task with its prompt ({@link TaskOptions}); or, with --questions, the questions' task. */

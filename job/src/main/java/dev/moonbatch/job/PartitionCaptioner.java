@@ -214,6 +214,8 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         PreparedImage prepared;
         String error;
         byte[] bytes;
+        /** A product's photos' bytes, in order, until decoded. */
+        List<byte[]> photos;
         long bytesRead = -1;
         long ownNanos;
 
@@ -329,7 +331,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                     a.image.width, a.image.height, model.name(),
                     config.task().name(), a.prompt, config.optionsKey(), ok ? a.text : null,
                     ok && a.regions != null && !a.regions.isEmpty() ? a.regions : null, ok ? a.confidence : null, ok ? a.minTokenProb : null, ok ? a.finishReason : null, error,
-                    nanos / 1_000_000, config.runId()));
+                    nanos / 1_000_000, config.runId(), a.image.item.members()));
         }
         return rows;
     }
@@ -349,6 +351,10 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     }
 
     private void read(Image image) {
+        if (image.item.isProduct()) {
+            readProduct(image);
+            return;
+        }
         try {
             byte[] bytes = ImageFiles.readAll(image.item.path(), hadoopConf.value(), config.maxFileBytes());
             image.sha256 = ContentHash.sha256Hex(bytes);
@@ -364,7 +370,62 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
     }
 
+    /** A product's photos, read in order; the first that fails makes the product's error, naming the photo. */
+    private void readProduct(Image image) {
+        List<String> hashes = new ArrayList<>();
+        image.photos = new ArrayList<>();
+        long total = 0;
+        for (String photo : image.item.members()) {
+            try {
+                byte[] bytes = ImageFiles.readAll(photo, hadoopConf.value(), config.maxFileBytes());
+                hashes.add(ContentHash.sha256Hex(bytes));
+                image.photos.add(bytes);
+                total += bytes.length;
+                if (counters != null) {
+                    counters.addBytesRead(bytes.length);
+                }
+            } catch (ImageError e) {
+                image.error = e.kind() + ": " + photo + ": " + e.getMessage();
+            } catch (RuntimeException e) {
+                image.error = "READ_FAILED: " + photo + ": " + e;
+            }
+            if (image.error != null) {
+                image.photos = null;
+                return;
+            }
+        }
+        image.sha256 = Products.contentHash(hashes);
+        image.bytesRead = total;
+    }
+
+    /** A product's photos decoded in order and prepared for one prompt; a thumbnail of its first photo under its hash. */
+    private void decodeAndPrepareProduct(VisionLanguageModel model, ImageDecoder decoder, Image image) {
+        List<String> members = image.item.members();
+        List<java.awt.image.BufferedImage> decoded = new ArrayList<>();
+        String current = members.get(0);
+        try {
+            for (int i = 0; i < members.size(); i++) {
+                current = members.get(i);
+                decoded.add(decoder.decode(image.photos.get(i)).image());
+                image.photos.set(i, null);
+            }
+            thumbnails.save(image.sha256, decoded.get(0));
+            image.prepared = model.prepare(decoded);
+        } catch (ImageError e) {
+            image.error = e.kind() + ": " + current + ": " + e.getMessage();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            image.error = "PREPROCESS_FAILED: " + e;
+            LOG.warn("preprocessing product {} failed", image.item.path(), e);
+        } finally {
+            image.photos = null;
+        }
+    }
+
     private void decodeAndPrepare(VisionLanguageModel model, ImageDecoder decoder, Image image) {
+        if (image.item.isProduct()) {
+            decodeAndPrepareProduct(model, decoder, image);
+            return;
+        }
         try {
             DecodedImage decoded = decoder.decode(image.bytes);
             image.width = decoded.width();

@@ -48,16 +48,19 @@ final class RunExports {
             throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         FileSystem fs = output.getFileSystem(conf);
-        // CSV cells are text: regions as JSON, e.g. [{"label":"car","box":[12.5,40.0,300.1,220.7]}]
+        // CSV cells are text: regions and a product's image_paths as JSON, e.g. [{"label":"car","box":[12.5,40.0,300.1,220.7]}]
         Column[] cols = OutputTable.columns().stream()
-                .map(c -> c.equals(ResultRow.REGIONS) ? to_json(col(c)).as(c) : col(c)).toArray(Column[]::new);
+                .map(c -> c.equals(ResultRow.REGIONS) || c.equals(ResultRow.IMAGE_PATHS) ? to_json(col(c)).as(c) : col(c))
+                .toArray(Column[]::new);
         Dataset<Row> longRows = spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, CaptionJob.PARQUET).toString());
         // attribute rows: one per image and attribute in the Parquet, one per image (attr_<name> columns) here
-        List<String> names = AttributeTable.names(longRows);
+        AttributeTable.Shape shape = AttributeTable.shape(longRows);
+        List<String> names = shape.names();
         writeLongForm(spark, fs, output, longRows, names);
-        Dataset<Row> results = AttributeTable.wide(longRows.select(cols), names);
-        Dataset<Row> removed = AttributeTable.wide(removedBy(spark, output, runId).select(cols), names);
-        List<String> columns = AttributeTable.columns(OutputTable.columns(), names);
+        List<String> columns = shape.columns(OutputTable.columns());
+        Column[] exported = columns.stream().map(c -> col(c)).toArray(Column[]::new);
+        Dataset<Row> results = AttributeTable.wide(longRows.select(cols), names).select(exported);
+        Dataset<Row> removed = AttributeTable.wide(removedBy(spark, output, runId).select(cols), names).select(exported);
 
         long tableRows = results.count();
         boolean full = tableRows <= fullExportsMaxRows;
