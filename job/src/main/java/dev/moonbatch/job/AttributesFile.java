@@ -49,7 +49,9 @@ final class AttributesFile {
             yaml.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
             root = yaml.readTree(in);
         } catch (JsonProcessingException e) {
-            throw bad(file, "not valid YAML or JSON: " + e.getOriginalMessage());
+            String at = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr() + ")";
+            throw bad(file, "not valid YAML or JSON" + at + ": " + e.getOriginalMessage().lines().findFirst().orElse("").strip());
         } catch (IOException e) {
             throw bad(file, "cannot read it: " + e.getMessage());
         }
