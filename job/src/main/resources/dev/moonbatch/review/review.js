@@ -264,7 +264,8 @@
     var review = el('div', 'review');
     var buttons = el('div', 'buttons');
     var removed = change === 'removed';
-    var canDecide = !removed && error === null;
+    // an attribute row holds several values (attr_*): one decision cannot name which one it is about
+    var canDecide = !removed && error === null && get(r, 'task') !== 'attribute';
     var approve = button('Approve', 'approve' + (d && d.status === 'approved' ? ' on' : ''), 'approve', function () { editing = null; decide(r, 'approved', text); });
     var edit = button('Edit', 'edit' + (d && d.status === 'edited' ? ' on' : ''), 'edit', function () { editing = key(r); draft = null; render(true); });
     var reject = button('Reject', 'reject' + (d && d.status === 'rejected' ? ' on' : ''), 'reject', function () { editing = null; decide(r, 'rejected', ''); });
