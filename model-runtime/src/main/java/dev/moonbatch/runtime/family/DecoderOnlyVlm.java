@@ -54,6 +54,8 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     private final LastImageFeatures lastImage = new LastImageFeatures();
     /** One padded prefill call per batch (GPU) rather than one per prompt length (CPU). */
     private final boolean padPrefill;
+    /** The bundle's EOS ids: a scored choice ends with the first. */
+    private final List<Long> eos;
 
     DecoderOnlyVlm(ModelBundle bundle, RuntimeOptions options, TextTokenizer tokenizer) {
         this.bundle = bundle;
@@ -61,6 +63,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         this.vision = OrtSessions.open(bundle.onnx(VISION, options.precision()), options);
         this.visionInputs = DeclaredInputs.of(vision);
         this.padPrefill = options.device().isGpu();
+        this.eos = bundle.generationOptions(1).eosTokenIds();
         this.embedder = new TokenEmbedder(OrtSessions.open(bundle.onnx(EMBED, options.precision()), options));
         java.nio.file.Path decoderFile = bundle.onnx(DECODER, options.precision());
         this.decoder = new MergedDecoder(OrtSessions.open(decoderFile, options), "onnx/" + decoderFile.getFileName());
@@ -216,7 +219,6 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
      */
     long[] choiceIds(String choice) {
         long[] text = tokenizer.encode(" " + choice.strip(), false);
-        List<Long> eos = bundle.generationOptions(1).eosTokenIds();
         if (eos.isEmpty()) {
             return text;
         }
