@@ -54,7 +54,7 @@ final class AttributeTable {
             List<String> out = new ArrayList<>();
             for (String c : columns) {
                 if (c.equals(ResultRow.IMAGE_PATHS)) {
-                    continue;
+                    continue; // placed after image_path, or left out
                 }
                 out.add(c);
                 if (c.equals("image_path") && products) {

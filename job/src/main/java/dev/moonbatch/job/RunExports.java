@@ -49,7 +49,7 @@ final class RunExports {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         FileSystem fs = output.getFileSystem(conf);
         // CSV cells are text: regions and a product's image_paths as JSON, e.g. [{"label":"car","box":[12.5,40.0,300.1,220.7]}]
-        Column[] cols = OutputTable.columns().stream()
+        Column[] cols = java.util.Arrays.stream(OutputTable.SCHEMA.fieldNames())
                 .map(c -> c.equals(ResultRow.REGIONS) || c.equals(ResultRow.IMAGE_PATHS) ? to_json(col(c)).as(c) : col(c))
                 .toArray(Column[]::new);
         Dataset<Row> longRows = spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, CaptionJob.PARQUET).toString());
