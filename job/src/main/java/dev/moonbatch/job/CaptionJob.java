@@ -88,11 +88,12 @@ public final class CaptionJob {
         Dataset<Row> workTable;
         long workImages;
         long expectedRows;
-        if (config.questionsFile() == null) {
-            workTable = listing.select(col("path"), array(lit(config.task().prompt())).as("prompts"), col("size"),
-                    col("mtime"));
+        if (!config.workOnDriver()) {
+            workTable = listing.select(col("path"), array(config.prompts().stream().map(p -> lit(p)).toArray(Column[]::new))
+                    .as("prompts"), col("size"), col("mtime"),
+                    lit(null).cast(DataTypes.createArrayType(DataTypes.StringType)).as("members"));
             workImages = images;
-            expectedRows = images;
+            expectedRows = images * config.prompts().size();
         } else {
             work = workItems(listedFiles(listing), hadoopConf);
             workTable = ReusePlan.workTable(spark, work).persist(StorageLevel.MEMORY_AND_DISK());
@@ -149,12 +150,13 @@ public final class CaptionJob {
             // known up front, so this never recomputes the model work. Rows of this task whose image
             // is gone from the input move to removed.parquet.
             Dataset<Row> flagged;
-            if (config.questionsFile() == null) {
+            if (!config.workOnDriver()) {
                 // one prompt for every listed image: one join with the listing says both what this
                 // run replaces (listed, this task and prompt) and what is gone
                 Dataset<Row> present = listing.select(col("path").as("p_path"));
                 flagged = earlier.join(present, earlier.col("image_path").equalTo(present.col("p_path")), "left_outer")
                         .filter(not(col("p_path").isNotNull().and(thisRunsRows())));
+
             } else {
                 Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
                         .and(earlier.col("task").equalTo(runKeys.col("k_task")))
@@ -163,6 +165,11 @@ public final class CaptionJob {
                 Dataset<Row> present = listing.select(col("path").as("p_path"))
                         .union(workTable.select(col("path").as("p_path"))).distinct();
                 flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer");
+            }
+            if (!config.attributes().isEmpty()) {
+                // an attribute edited or dropped from the file: its earlier rows are superseded, not kept
+                flagged = flagged.filter(not(col("task").equalTo(lit(Attribute.TASK))
+                        .and(not(col("prompt").isin(config.prompts().toArray())))));
             }
             flagged = flagged.withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
             Column[] base = columns(ResultRow.SCHEMA);
@@ -205,7 +212,7 @@ public final class CaptionJob {
 
         long t2 = System.nanoTime();
         Dataset<Row> written = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
-        Dataset<Row> mine = config.questionsFile() == null ? written.filter(thisRunsRows())
+        Dataset<Row> mine = !config.workOnDriver() ? written.filter(thisRunsRows())
                 : written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
                         .and(written.col("task").equalTo(runKeys.col("k_task")))
                         .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
@@ -240,7 +247,10 @@ public final class CaptionJob {
         long removed = removedAny ? RunExports.removedBy(spark, output, config.runId()).count() : 0;
         changes.put(OutputTable.REMOVED, removed);
 
-        String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")" : config.task().prompt();
+        String prompt = config.questionsFile() != null ? "(questions from " + config.questionsFile() + ")"
+                : !config.attributes().isEmpty() ? "(attributes: " + String.join(", ",
+                        config.attributes().stream().map(Attribute::name).toList()) + ")"
+                : config.task().prompt();
         double soFar = seconds(t0);
         RunSummary draft = new RunSummary(config.runId(), modelName(), config.task().name(), prompt,
                 config.optionsKey(), images, rowCount, rowCount - errors, errors, computed, inferenceFailed,
@@ -275,8 +285,11 @@ public final class CaptionJob {
                 Math.round((end - span.last()) / 10.0) / 100.0, Math.round(span.steadyRowsPerSecond() * 1000) / 1000.0);
     }
 
-    /** Rows of this run's task and (single) prompt: with no --questions, every listed image has one. */
+    /** Rows of this run's task and prompts (one, or one per attribute): with no --questions, every listed image has them. */
     private Column thisRunsRows() {
+        if (!config.attributes().isEmpty()) {
+            return col("task").equalTo(lit(config.task().name())).and(col("prompt").isin(config.prompts().toArray()));
+        }
         return col("task").equalTo(lit(config.task().name())).and(col("prompt").eqNullSafe(lit(config.task().prompt())));
     }
 
@@ -331,8 +344,10 @@ public final class CaptionJob {
      */
     private List<WorkItem> workItems(List<ListedFile> images, Configuration conf) throws IOException {
         List<WorkItem> work = new ArrayList<>();
-        if (config.questionsFile() == null) {
-            List<String> one = List.of(config.task().prompt());
+        if (config.products() != null) {
+            work.addAll(config.products().items(images, config.prompts(), config.input(), conf));
+        } else if (config.questionsFile() == null) {
+            List<String> one = config.prompts();
             images.forEach(f -> work.add(new WorkItem(f.path(), one, f.size(), f.modifiedMs())));
         } else {
             Map<String, List<String>> questions = Questions.read(config.questionsFile(), config.input(), conf);
@@ -368,7 +383,8 @@ public final class CaptionJob {
         List<WorkItem> work = new ArrayList<>();
         for (Iterator<Row> it = workTable.toLocalIterator(); it.hasNext(); ) {
             Row r = it.next();
-            work.add(new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(1)), r.getLong(2), r.getLong(3)));
+            work.add(new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(1)), r.getLong(2), r.getLong(3),
+                    r.isNullAt(4) ? null : new ArrayList<>(r.<String>getList(4))));
         }
         return work;
     }

@@ -4,7 +4,11 @@ import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 
 import java.io.Serializable;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * Everything one run needs, validated once on the driver and shipped to the executors.
@@ -22,15 +26,19 @@ import java.util.Locale;
  * @param fullExportsMaxRows results.csv and a review page of every row while the results have at most this
  *                         many rows; above it the page holds tonight's rows and no results.csv is written
  * @param budget           threads per inference, inference slots per executor, prefetch (set once Spark is up)
+ * @param attributes       the {@code --attributes} fields asked of every image (task {@link Attribute#TASK}); empty for none
+ * @param products         {@code --group-by folder} / {@code --products FILE}: one row per product; null for one row per image
  */
 public record JobConfig(String input, String output, String model, String modelFingerprint, String master,
                         int batchSize, int maxNewTokens, int partitions,
                         long maxPixels, long maxFileBytes, Task task, String questionsFile,
                         GenerationOverrides search, RuntimeOptions runtime,
                         boolean resume, boolean verifyContent, long fullExportsMaxRows, String runId,
-                        ThreadBudget budget) implements Serializable {
+                        ThreadBudget budget, List<Attribute> attributes, Products products)
+        implements Serializable {
 
     public JobConfig {
+        attributes = attributes == null ? List.of() : List.copyOf(attributes);
         budget = budget == null ? ThreadBudget.derive(Math.max(1, runtime.intraOpThreads()), 1, runtime.intraOpThreads(), false)
                 : budget;
     }
@@ -50,19 +58,34 @@ public record JobConfig(String input, String output, String model, String modelF
     public JobConfig withOutput(String qualifiedOutput) {
         return new JobConfig(input, qualifiedOutput, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
                 maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, fullExportsMaxRows, runId,
-                budget);
+                budget, attributes, products);
     }
 
     public JobConfig withRuntime(RuntimeOptions newRuntime) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
                 maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, verifyContent, fullExportsMaxRows, runId,
-                budget);
+                budget, attributes, products);
     }
 
     /** The same run with this executor thread budget (threads per inference, inference slots, prefetch). */
     public JobConfig withBudget(ThreadBudget newBudget) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
                 maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, fullExportsMaxRows, runId,
-                newBudget);
+                newBudget, attributes, products);
+    }
+
+    /** Whether the work is built on the driver (--questions joins its CSV there, products are grouped there). */
+    public boolean workOnDriver() {
+        return questionsFile != null || products != null;
+    }
+
+    /** The prompts asked of every listed image: each attribute's key, else the task's one prompt. */
+    public List<String> prompts() {
+        return attributes.isEmpty() ? List.of(task.prompt()) : attributes.stream().map(Attribute::key).toList();
+    }
+
+    /** The attributes by their row prompt ({@link Attribute#key()}). */
+    public Map<String, Attribute> attributesByKey() {
+        return attributes.stream().collect(Collectors.toMap(Attribute::key, Function.identity()));
     }
 }

@@ -88,6 +88,19 @@ public final class MoonbatchCli implements Callable<Integer> {
     @Option(names = "--questions", description = "CSV file image_path,question (several rows per image allowed; relative paths are under --input): one output row per image and question.")
     String questions;
 
+    @Option(names = "--attributes", description = "YAML or JSON file of catalogue attributes (name, question, optional "
+            + "choices, optional max_new_tokens; example in conf/attributes.yaml): each is asked of every image; closed "
+            + "choices are scored, never parsed. results.csv gets one row per image with a column attr_NAME each.")
+    String attributes;
+
+    @Option(names = "--group-by", description = "folder: each folder of images is one product, answered in one prompt "
+            + "that shows all its photos (families with a multi-image prompt only: smolvlm); one row per product.")
+    String groupBy;
+
+    @Option(names = "--products", description = "CSV file product_id,image_path (relative paths are under --input): "
+            + "the photos of each product, answered together as with --group-by folder; one row per product.")
+    String products;
+
     @Mixin
     BeamSearchOptions beamSearch = new BeamSearchOptions();
 
@@ -249,11 +262,60 @@ public final class MoonbatchCli implements Callable<Integer> {
                 home(System.getenv()), err);
         ModelBundle bundle = chosen.bundle();
         RuntimeOptions runtime = chosen.runtime();
-        Task resolved = resolveTask(asked, bundle);
-        int tokens = GenerationLengths.forTask(maxNewTokens, bundle, resolved, mode, home(System.getenv()));
+        List<Attribute> fields = attributes == null ? List.of() : readAttributes(bundle);
+        Task resolved = fields.isEmpty() ? resolveTask(asked, bundle) : new Task(Attribute.TASK, "");
+        int tokens = GenerationLengths.forTask(maxNewTokens, bundle, fields.isEmpty() ? resolved : new Task(Task.QUERY, ""),
+                mode, home(System.getenv()));
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
                 batchSize, tokens, partitions, modelOptions.maxPixels(), MAX_FILE_BYTES,
-                resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null);
+                resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null, fields,
+                products(bundle));
+    }
+
+    /**
+     * The --attributes file, checked: it replaces --task, --prompt and --questions, and needs a family
+     * that scores closed choices (or, for free-text attributes only, one that reads prompts).
+     */
+    private List<Attribute> readAttributes(ModelBundle bundle) {
+        if (prompt != null || questions != null || !Task.CAPTION.equals(task)) {
+            throw new IllegalArgumentException("--attributes: asks its own questions; leave out --task, --prompt and --questions");
+        }
+        requireReadable("--attributes", attributes);
+        List<Attribute> fields = AttributesFile.read(attributes, new org.apache.hadoop.conf.Configuration());
+        String family = ModelLoader.familyOf(bundle);
+        if (fields.stream().anyMatch(Attribute::closed) && !ModelLoader.scoresChoices(bundle)) {
+            throw new IllegalArgumentException("--attributes: " + family + " cannot score closed choices; families that can: "
+                    + ModelLoader.familiesThatScoreChoices());
+        }
+        if (!ModelLoader.takesPrompts(bundle)) {
+            throw new IllegalArgumentException("--attributes: " + family + " only captions; it cannot answer questions");
+        }
+        return fields;
+    }
+
+    /** --group-by / --products, checked: one of them, and a family whose export has a multi-image prompt. */
+    private Products products(ModelBundle bundle) {
+        if (groupBy == null && products == null) {
+            return null;
+        }
+        String option = groupBy != null ? "--group-by" : "--products";
+        if (groupBy != null && products != null) {
+            throw new IllegalArgumentException("--group-by: give at most one of --group-by and --products");
+        }
+        if (groupBy != null && !groupBy.equals("folder")) {
+            throw new IllegalArgumentException("--group-by: expected folder but got '" + groupBy + "'");
+        }
+        if (questions != null) {
+            throw new IllegalArgumentException(option + ": not with --questions (ask products with --prompt or --attributes)");
+        }
+        if (!ModelLoader.takesSeveralImages(bundle)) {
+            throw new IllegalArgumentException(option + ": " + ModelLoader.familyOf(bundle) + "'s export has no prompt that "
+                    + "shows several images; families that can: " + ModelLoader.familiesWithSeveralImages());
+        }
+        if (products != null) {
+            requireReadable("--products", products);
+        }
+        return new Products(groupBy != null, products);
     }
 
     /** The task with its prompt ({@link TaskOptions}); or, with --questions, the questions' task. */

@@ -44,8 +44,13 @@ final class OutputTable {
     private OutputTable() {
     }
 
+    /**
+     * The columns of results.csv and changes.csv for a table of single images: the schema's, without
+     * {@code image_paths} (products only; {@link AttributeTable.Shape#columns} puts it back where a
+     * table has products, and adds the {@code attr_<name>} columns).
+     */
     static List<String> columns() {
-        return Arrays.asList(SCHEMA.fieldNames());
+        return Arrays.stream(SCHEMA.fieldNames()).filter(c -> !c.equals(ResultRow.IMAGE_PATHS)).toList();
     }
 
     /** The key columns a row is known by: image, task and prompt (null prompt = empty). */

@@ -5,6 +5,8 @@ import dev.moonbatch.io.DecodedImage;
 import dev.moonbatch.io.ImageDecoder;
 import dev.moonbatch.io.ImageError;
 import dev.moonbatch.io.ImageFiles;
+import dev.moonbatch.runtime.ChoiceQuery;
+import dev.moonbatch.runtime.ChoiceScores;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.PreparedImage;
 import dev.moonbatch.runtime.Query;
@@ -212,6 +214,8 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         PreparedImage prepared;
         String error;
         byte[] bytes;
+        /** A product's photos' bytes, in order, until decoded. */
+        List<byte[]> photos;
         long bytesRead = -1;
         long ownNanos;
 
@@ -327,7 +331,7 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                     a.image.width, a.image.height, model.name(),
                     config.task().name(), a.prompt, config.optionsKey(), ok ? a.text : null,
                     ok && a.regions != null && !a.regions.isEmpty() ? a.regions : null, ok ? a.confidence : null, ok ? a.minTokenProb : null, ok ? a.finishReason : null, error,
-                    nanos / 1_000_000, config.runId()));
+                    nanos / 1_000_000, config.runId(), a.image.item.members()));
         }
         return rows;
     }
@@ -347,6 +351,10 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
     }
 
     private void read(Image image) {
+        if (image.item.isProduct()) {
+            readProduct(image);
+            return;
+        }
         try {
             byte[] bytes = ImageFiles.readAll(image.item.path(), hadoopConf.value(), config.maxFileBytes());
             image.sha256 = ContentHash.sha256Hex(bytes);
@@ -362,7 +370,62 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
     }
 
+    /** A product's photos, read in order; the first that fails makes the product's error, naming the photo. */
+    private void readProduct(Image image) {
+        List<String> hashes = new ArrayList<>();
+        image.photos = new ArrayList<>();
+        long total = 0;
+        for (String photo : image.item.members()) {
+            try {
+                byte[] bytes = ImageFiles.readAll(photo, hadoopConf.value(), config.maxFileBytes());
+                hashes.add(ContentHash.sha256Hex(bytes));
+                image.photos.add(bytes);
+                total += bytes.length;
+                if (counters != null) {
+                    counters.addBytesRead(bytes.length);
+                }
+            } catch (ImageError e) {
+                image.error = e.kind() + ": " + photo + ": " + e.getMessage();
+            } catch (RuntimeException e) {
+                image.error = "READ_FAILED: " + photo + ": " + e;
+            }
+            if (image.error != null) {
+                image.photos = null;
+                return;
+            }
+        }
+        image.sha256 = Products.contentHash(hashes);
+        image.bytesRead = total;
+    }
+
+    /** A product's photos decoded in order and prepared for one prompt; a thumbnail of its first photo under its hash. */
+    private void decodeAndPrepareProduct(VisionLanguageModel model, ImageDecoder decoder, Image image) {
+        List<String> members = image.item.members();
+        List<java.awt.image.BufferedImage> decoded = new ArrayList<>();
+        String current = members.get(0);
+        try {
+            for (int i = 0; i < members.size(); i++) {
+                current = members.get(i);
+                decoded.add(decoder.decode(image.photos.get(i)).image());
+                image.photos.set(i, null);
+            }
+            thumbnails.save(image.sha256, decoded.get(0));
+            image.prepared = model.prepare(decoded);
+        } catch (ImageError e) {
+            image.error = e.kind() + ": " + current + ": " + e.getMessage();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            image.error = "PREPROCESS_FAILED: " + e;
+            LOG.warn("preprocessing product {} failed", image.item.path(), e);
+        } finally {
+            image.photos = null;
+        }
+    }
+
     private void decodeAndPrepare(VisionLanguageModel model, ImageDecoder decoder, Image image) {
+        if (image.item.isProduct()) {
+            decodeAndPrepareProduct(model, decoder, image);
+            return;
+        }
         try {
             DecodedImage decoded = decoder.decode(image.bytes);
             image.width = decoded.width();
@@ -379,6 +442,59 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
         }
     }
 
+    /** Generates the answers in one call, each asked {@code task.apply(answer)}. */
+    private static void generate(VisionLanguageModel model, List<Answer> answers, GenerationOptions options,
+                                 java.util.function.Function<Answer, Task> task) throws Exception {
+        List<Generation> out = model.generate(answers.stream().map(a -> new Query(a.image.prepared, task.apply(a))).toList(),
+                options);
+        for (int i = 0; i < answers.size(); i++) {
+            Answer a = answers.get(i);
+            Generation g = out.get(i);
+            a.text = g.text();
+            a.regions = g.regions();
+            a.confidence = finite(g.confidence());
+            a.minTokenProb = finite(g.minTokenProb());
+            a.finishReason = g.finishReason().label();
+            a.computed = true;
+        }
+    }
+
+    /**
+     * Attribute answers: closed choices scored in one call (the value is the best choice, its
+     * confidence the softmax over the choices), then free-text ones generated, one call per token
+     * limit. The model keeps the batch's image features between the calls, so each image is
+     * vision-encoded once for all its attributes.
+     */
+    private void attributes(VisionLanguageModel model, List<Answer> answers, GenerationOptions options) throws Exception {
+        Map<String, Attribute> byKey = config.attributesByKey();
+        List<Answer> closed = answers.stream().filter(a -> byKey.get(a.prompt).closed()).toList();
+        if (!closed.isEmpty()) {
+            List<ChoiceScores> scores = model.score(closed.stream().map(a -> new ChoiceQuery(a.image.prepared,
+                    new Task(Task.QUERY, byKey.get(a.prompt).question()), byKey.get(a.prompt).choices())).toList());
+            for (int i = 0; i < closed.size(); i++) {
+                Answer a = closed.get(i);
+                ChoiceScores s = scores.get(i);
+                a.text = s.value();
+                a.confidence = finite(s.confidence());
+                a.minTokenProb = null;
+                a.finishReason = Attribute.CHOICE;
+                a.computed = true;
+            }
+        }
+        Map<Integer, List<Answer>> open = new java.util.TreeMap<>();
+        for (Answer a : answers) {
+            Attribute attribute = byKey.get(a.prompt);
+            if (!attribute.closed()) {
+                int limit = attribute.maxNewTokens() != null ? attribute.maxNewTokens() : options.maxNewTokens();
+                open.computeIfAbsent(limit, k -> new ArrayList<>()).add(a);
+            }
+        }
+        for (Map.Entry<Integer, List<Answer>> e : open.entrySet()) {
+            generate(model, e.getValue(), options.withMaxNewTokens(e.getKey()),
+                    a -> new Task(Task.QUERY, byKey.get(a.prompt).question()));
+        }
+    }
+
     /** Runs the answers as one batch; if it fails, runs them image by image so that only the culprit fails. */
     private void infer(VisionLanguageModel model, List<Answer> answers) {
         GenerationOptions options = config.search().optionsFor(model, config.maxNewTokens());
@@ -387,17 +503,10 @@ public final class PartitionCaptioner implements FlatMapFunction<Iterator<WorkIt
                     options.earlyStopping(), options.noRepeatNgramSize(), options.repetitionPenalty());
         }
         try {
-            List<Generation> out = model.generate(answers.stream()
-                    .map(a -> new Query(a.image.prepared, new Task(config.task().name(), a.prompt))).toList(), options);
-            for (int i = 0; i < answers.size(); i++) {
-                Answer a = answers.get(i);
-                Generation g = out.get(i);
-                a.text = g.text();
-                a.regions = g.regions();
-                a.confidence = finite(g.confidence());
-                a.minTokenProb = finite(g.minTokenProb());
-                a.finishReason = g.finishReason().label();
-                a.computed = true;
+            if (config.attributes().isEmpty()) {
+                generate(model, answers, options, a -> new Task(config.task().name(), a.prompt));
+            } else {
+                attributes(model, answers, options);
             }
         } catch (Exception | OutOfMemoryError batchFailure) {
             List<Image> images = answers.stream().map(a -> a.image).distinct().toList();

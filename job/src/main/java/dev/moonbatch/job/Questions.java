@@ -46,12 +46,17 @@ final class Questions {
                     throw new IllegalArgumentException("--questions: line " + r.getRecordNumber() + " of " + file
                             + " needs both image_path and question");
                 }
-                Path p = new Path(image);
-                Path qualified = p.isAbsolute() || p.toUri().getScheme() != null
-                        ? p.getFileSystem(conf).makeQualified(p) : inputFs.makeQualified(new Path(inputDir, image));
-                out.computeIfAbsent(qualified.toString(), k -> new ArrayList<>()).add(question);
+                out.computeIfAbsent(qualify(image, inputDir, inputFs, conf), k -> new ArrayList<>()).add(question);
             }
         }
         return out;
+    }
+
+    /** An image path of a CSV, fully qualified: as it is when absolute or with a scheme, else under the input folder. */
+    static String qualify(String image, Path inputDir, FileSystem inputFs, Configuration conf) throws IOException {
+        Path p = new Path(image);
+        Path qualified = p.isAbsolute() || p.toUri().getScheme() != null
+                ? p.getFileSystem(conf).makeQualified(p) : inputFs.makeQualified(new Path(inputDir, image));
+        return qualified.toString();
     }
 }

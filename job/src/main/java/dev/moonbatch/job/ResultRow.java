@@ -29,14 +29,17 @@ import java.util.List;
  * @param minTokenProb  the lowest probability of a generated token; null on error rows
  * @param finishReason  {@code eos} or {@code length} (stopped by max-new-tokens); null on error rows
  * @param runId         the run that computed this row (earlier runs' rows are reused with their id)
+ * @param imagePaths    a product's photos ({@code --group-by folder}, {@code --products}), in prompt order,
+ *                      {@code imagePath} being the product id; null for a row of one image
  */
 public record ResultRow(String imagePath, String contentSha256, Long fileSize, Long modifiedMs,
                         Integer width, Integer height,
                         String model, String task, String prompt, String options, String text,
                         List<Region> regions, Double confidence, Double minTokenProb, String finishReason, String error,
-                        long latencyMs, String runId) {
+                        long latencyMs, String runId, List<String> imagePaths) {
 
     public static final String REGIONS = "regions";
+    public static final String IMAGE_PATHS = "image_paths";
     /**
      * One region: {@code box} is [x1, y1, x2, y2], or the 8 corners of an OCR line's quadrilateral;
      * {@code confidence} a PP-OCR line's mean character probability, null where the family gives none.
@@ -65,7 +68,16 @@ public record ResultRow(String imagePath, String contentSha256, Long fileSize, L
             DataTypes.createStructField("error", DataTypes.StringType, true),
             DataTypes.createStructField("latency_ms", DataTypes.LongType, false),
             DataTypes.createStructField("run_id", DataTypes.StringType, false),
+            DataTypes.createStructField(IMAGE_PATHS, DataTypes.createArrayType(DataTypes.StringType, true), true),
     });
+
+    /** A row of one image (not a product). */
+    public ResultRow(String imagePath, String contentSha256, Long fileSize, Long modifiedMs, Integer width, Integer height,
+                     String model, String task, String prompt, String options, String text, List<Region> regions,
+                     Double confidence, Double minTokenProb, String finishReason, String error, long latencyMs, String runId) {
+        this(imagePath, contentSha256, fileSize, modifiedMs, width, height, model, task, prompt, options, text, regions,
+                confidence, minTokenProb, finishReason, error, latencyMs, runId, null);
+    }
 
     public static List<String> columns() {
         return Arrays.asList(SCHEMA.fieldNames());
@@ -74,7 +86,7 @@ public record ResultRow(String imagePath, String contentSha256, Long fileSize, L
     /** The values in schema order; regions as {@link Region}s (the checkpoints write them as JSON). */
     Object[] values() {
         return new Object[] {imagePath, contentSha256, fileSize, modifiedMs, width, height, model, task, prompt, options, text,
-                regions, confidence, minTokenProb, finishReason, error, latencyMs, runId};
+                regions, confidence, minTokenProb, finishReason, error, latencyMs, runId, imagePaths};
     }
 
     public Row toRow() {
@@ -82,6 +94,7 @@ public record ResultRow(String imagePath, String contentSha256, Long fileSize, L
         values[SCHEMA.fieldIndex(REGIONS)] = regions == null ? null : regions.stream()
                 .map(r -> RowFactory.create(r.label(), boxed(r.box()), Double.isNaN(r.confidence()) ? null : r.confidence()))
                 .toArray(Row[]::new);
+        values[SCHEMA.fieldIndex(IMAGE_PATHS)] = imagePaths == null ? null : imagePaths.toArray(new String[0]);
         return RowFactory.create(values);
     }
 

@@ -50,7 +50,8 @@ final class ReusePlan {
             .add("path", DataTypes.StringType, false)
             .add("prompts", DataTypes.createArrayType(DataTypes.StringType))
             .add("size", DataTypes.LongType, false)
-            .add("mtime", DataTypes.LongType, false);
+            .add("mtime", DataTypes.LongType, false)
+            .add("members", DataTypes.createArrayType(DataTypes.StringType, true), true);
     private static final StructType HASHED = WORK.add("sha", DataTypes.StringType, true);
 
     /** Up to this many files left after the file-key match, their earlier rows are found by broadcasting their keys. */
@@ -95,7 +96,8 @@ final class ReusePlan {
     static Dataset<Row> workTable(SparkSession spark, List<WorkItem> work) {
         List<Row> rows = new ArrayList<>(work.size());
         for (WorkItem w : work) {
-            rows.add(RowFactory.create(w.path(), w.prompts().toArray(new String[0]), w.size(), w.modifiedMs()));
+            rows.add(RowFactory.create(w.path(), w.prompts().toArray(new String[0]), w.size(), w.modifiedMs(),
+                    w.members() == null ? null : w.members().toArray(new String[0])));
         }
         return spark.createDataFrame(rows, WORK);
     }
@@ -128,6 +130,7 @@ final class ReusePlan {
                         col("file_size").as("p_size"), col("modified_ms").as("p_mtime"), col("width").as("p_width"),
                         col("height").as("p_height"), col("text").as("p_text"), col("regions").as("p_regions"), col("confidence").as("p_confidence"),
                         col("min_token_prob").as("p_min"), col("finish_reason").as("p_finish"), col("run_id").as("p_run"),
+                        col(ResultRow.IMAGE_PATHS).as("p_image_paths"),
                         col("_from_results").as("p_from_results"));
         return mine.isEmpty() ? null : new Prior(mine, checkpoints != null);
     }
@@ -135,7 +138,8 @@ final class ReusePlan {
     static Plan plan(SparkSession spark, Dataset<Row> work, Prior earlierRows, JobConfig config, String model,
                      int partitions, SerializableConfiguration hadoopConf, RunCounters counters) {
         Dataset<Row> prior = earlierRows.rows();
-        Dataset<Row> asked = work.select(col("path"), explode(col("prompts")).as("prompt"), col("size"), col("mtime"));
+        Dataset<Row> asked = work.select(col("path"), explode(col("prompts")).as("prompt"), col("size"), col("mtime"),
+                col("members"));
         Dataset<Row> carried = null;
         Dataset<Row> reused = null;
         Dataset<Row> rest = asked;
@@ -150,27 +154,27 @@ final class ReusePlan {
             Dataset<Row> matchedFile = joined.filter(col("p_path").isNotNull());
             carried = rows(matchedFile.filter(col("p_from_results")), config, model);
             reused = rows(matchedFile.filter(not(col("p_from_results"))), config, model);
-            rest = joined.filter(col("p_path").isNull()).select("path", "prompt", "size", "mtime");
+            rest = joined.filter(col("p_path").isNull()).select("path", "prompt", "size", "mtime", "members");
         }
-        JavaRDD<Row> hashedRows = rest.groupBy("path", "size", "mtime").agg(prompts().as("prompts"))
-                .select("path", "prompts", "size", "mtime")
+        JavaRDD<Row> hashedRows = rest.groupBy("path", "size", "mtime", "members").agg(prompts().as("prompts"))
+                .select("path", "prompts", "size", "mtime", "members")
                 .javaRDD().mapPartitions(new ContentHasher(hadoopConf, config.maxFileBytes(), counters));
         Dataset<Row> hashed = spark.createDataFrame(hashedRows, HASHED).persist(StorageLevel.MEMORY_AND_DISK());
 
         boolean fewHashed = hashed.count() <= BROADCAST_KEYS_MAX;
         Dataset<Row> byContent = (fewHashed ? knownContent(prior, hashed) : prior).dropDuplicates("p_sha", "p_prompt");
         Dataset<Row> hashedAsked = hashed.select(col("path"), explode(col("prompts")).as("prompt"), col("size"),
-                col("mtime"), col("sha"));
+                col("mtime"), col("members"), col("sha"));
         Dataset<Row> matched = hashedAsked.join(byContent, hashedAsked.col("sha").equalTo(byContent.col("p_sha"))
                 .and(hashedAsked.col("prompt").eqNullSafe(byContent.col("p_prompt"))), "left_outer");
         Dataset<Row> sameContent = rows(matched.filter(col("p_sha").isNotNull()), config, model);
         reused = reused == null ? sameContent : reused.unionByName(sameContent);
 
         JavaRDD<WorkItem> toCompute = matched.filter(col("p_sha").isNull())
-                .groupBy("path", "size", "mtime", "sha").agg(prompts().as("prompts"))
+                .groupBy("path", "size", "mtime", "members", "sha").agg(prompts().as("prompts"))
                 .repartition(partitions, col("sha"))
-                .javaRDD().map(r -> new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(4)), r.getLong(1),
-                        r.getLong(2)));
+                .javaRDD().map(r -> new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(5)), r.getLong(1),
+                        r.getLong(2), r.isNullAt(3) ? null : new ArrayList<>(r.<String>getList(3))));
         if (carried == null) {
             carried = spark.createDataFrame(List.of(), ResultRow.SCHEMA);
         }
@@ -205,7 +209,7 @@ final class ReusePlan {
                 lit(config.task().name()).as("task"), col("prompt"), lit(config.optionsKey()).as("options"),
                 col("p_text").as("text"), col("p_regions").as("regions"), col("p_confidence").as("confidence"), col("p_min").as("min_token_prob"),
                 col("p_finish").as("finish_reason"), lit(null).cast(DataTypes.StringType).as("error"),
-                lit(0L).as("latency_ms"), col("p_run").as("run_id"));
+                lit(0L).as("latency_ms"), col("p_run").as("run_id"), col("p_image_paths").as(ResultRow.IMAGE_PATHS));
     }
 
     /** Reads and hashes each image; an unreadable one gets no hash (the model stage reports why). */
@@ -223,17 +227,22 @@ final class ReusePlan {
                 public Row next() {
                     Row r = images.next();
                     String sha = null;
+                    List<String> members = r.isNullAt(4) ? null : r.getList(4);
                     try {
-                        byte[] bytes = ImageFiles.readAll(r.getString(0), hadoopConf.value(), maxFileBytes);
-                        sha = ContentHash.sha256Hex(bytes);
-                        if (counters != null) {
-                            counters.addBytesRead(bytes.length);
+                        List<String> hashes = new ArrayList<>();
+                        for (String file : members == null ? List.of(r.getString(0)) : members) {
+                            byte[] bytes = ImageFiles.readAll(file, hadoopConf.value(), maxFileBytes);
+                            hashes.add(ContentHash.sha256Hex(bytes));
+                            if (counters != null) {
+                                counters.addBytesRead(bytes.length);
+                            }
                         }
+                        sha = members == null ? hashes.get(0) : Products.contentHash(hashes);
                     } catch (RuntimeException | dev.moonbatch.io.ImageError e) {
                         // left for PartitionCaptioner, which reads it again and writes the error row
                     }
                     return RowFactory.create(r.getString(0), r.<String>getList(1).toArray(new String[0]), r.getLong(2), r.getLong(3),
-                            sha);
+                            members == null ? null : members.toArray(new String[0]), sha);
                 }
             };
         }

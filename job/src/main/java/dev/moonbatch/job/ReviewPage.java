@@ -45,6 +45,7 @@ final class ReviewPage implements Closeable {
     private final OutputStream out;
     private final JsonGenerator json;
     private final Set<String> thumbs;
+    private final List<String> columns;
 
     /** Starts the page in {@code output}: copies the assets, lists the thumbnails, opens rows.js. */
     /**
@@ -53,6 +54,14 @@ final class ReviewPage implements Closeable {
      */
     ReviewPage(FileSystem fs, Path output, String runId, JsonNode summary, boolean everyRow, long tableRows)
             throws IOException {
+        this(fs, output, runId, summary, everyRow, tableRows, List.of());
+    }
+
+    /** @param attributeColumns the rows' {@code attr_<name>} columns (attribute runs), shown under each row's text */
+    ReviewPage(FileSystem fs, Path output, String runId, JsonNode summary, boolean everyRow, long tableRows,
+               List<String> attributeColumns) throws IOException {
+        this.columns = new java.util.ArrayList<>(COLUMNS);
+        columns.addAll(attributeColumns);
         this.fs = fs;
         Path dir = new Path(output, DIR);
         fs.mkdirs(dir);
@@ -80,7 +89,7 @@ final class ReviewPage implements Closeable {
             json.writeTree(summary);
         }
         json.writeArrayFieldStart("columns");
-        for (String c : COLUMNS) {
+        for (String c : columns) {
             json.writeString(c);
         }
         json.writeEndArray();
@@ -90,7 +99,7 @@ final class ReviewPage implements Closeable {
     /** Adds one row of the output table (results or removed); {@code changeOverride} replaces its change when set. */
     void add(Row row, String changeOverride) throws IOException {
         json.writeStartArray();
-        for (String c : COLUMNS) {
+        for (String c : columns) {
             switch (c) {
                 case "thumb" -> {
                     String sha = row.getAs("content_sha256");

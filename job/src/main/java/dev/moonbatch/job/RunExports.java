@@ -48,20 +48,28 @@ final class RunExports {
             throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         FileSystem fs = output.getFileSystem(conf);
-        // CSV cells are text: regions as JSON, e.g. [{"label":"car","box":[12.5,40.0,300.1,220.7]}]
-        Column[] cols = OutputTable.columns().stream()
-                .map(c -> c.equals(ResultRow.REGIONS) ? to_json(col(c)).as(c) : col(c)).toArray(Column[]::new);
-        Dataset<Row> results = spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, CaptionJob.PARQUET).toString())
-                .select(cols);
-        Dataset<Row> removed = removedBy(spark, output, runId).select(cols);
+        // CSV cells are text: regions and a product's image_paths as JSON, e.g. [{"label":"car","box":[12.5,40.0,300.1,220.7]}]
+        Column[] cols = java.util.Arrays.stream(OutputTable.SCHEMA.fieldNames())
+                .map(c -> c.equals(ResultRow.REGIONS) || c.equals(ResultRow.IMAGE_PATHS) ? to_json(col(c)).as(c) : col(c))
+                .toArray(Column[]::new);
+        Dataset<Row> longRows = spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, CaptionJob.PARQUET).toString());
+        // attribute rows: one per image and attribute in the Parquet, one per image (attr_<name> columns) here
+        AttributeTable.Shape shape = AttributeTable.shape(longRows);
+        List<String> names = shape.names();
+        writeLongForm(spark, fs, output, longRows, names);
+        List<String> columns = shape.columns(OutputTable.columns());
+        Column[] exported = columns.stream().map(c -> col(c)).toArray(Column[]::new);
+        Dataset<Row> results = AttributeTable.wide(longRows.select(cols), names).select(exported);
+        Dataset<Row> removed = AttributeTable.wide(removedBy(spark, output, runId).select(cols), names).select(exported);
 
         long tableRows = results.count();
         boolean full = tableRows <= fullExportsMaxRows;
         String resultsCsv = null;
-        try (ReviewPage page = new ReviewPage(HadoopFiles.plain(fs), output, runId, summary, full, tableRows)) {
+        try (ReviewPage page = new ReviewPage(HadoopFiles.plain(fs), output, runId, summary, full, tableRows,
+                names.stream().map(n -> Attribute.COLUMN_PREFIX + n).toList())) {
             if (full) {
                 Iterator<Row> sorted = results.orderBy("image_path", "task", "prompt").toLocalIterator();
-                resultsCsv = writeCsv(fs, output, RESULTS_CSV, () -> new Iterator<>() {
+                resultsCsv = writeCsv(fs, output, RESULTS_CSV, columns, () -> new Iterator<>() {
                     public boolean hasNext() {
                         return sorted.hasNext();
                     }
@@ -92,7 +100,7 @@ final class RunExports {
                 .orderBy(col("error").isNull(), col("confidence").asc_nulls_last(), col("image_path"), col("prompt"));
         long[] count = {0};
         Iterator<Row> changed = changes.toLocalIterator();
-        String changesCsv = writeCsv(fs, output, CHANGES_CSV, () -> new Iterator<>() {
+        String changesCsv = writeCsv(fs, output, CHANGES_CSV, columns, () -> new Iterator<>() {
             public boolean hasNext() {
                 return changed.hasNext();
             }
@@ -104,6 +112,23 @@ final class RunExports {
         });
         return new Written(resultsCsv, changesCsv, new Path(new Path(output, ReviewPage.DIR), "index.html").toString(),
                 count[0]);
+    }
+
+    /**
+     * {@code OUTPUT/attributes.parquet}, the long form of the attribute rows (image, attribute, value,
+     * confidence, …), written aside and swapped in; removed when the results have no attribute rows.
+     */
+    private static void writeLongForm(SparkSession spark, FileSystem fs, Path output, Dataset<Row> rows, List<String> names)
+            throws IOException {
+        Path target = new Path(output, AttributeTable.LONG);
+        if (names.isEmpty()) {
+            fs.delete(target, true);
+            return;
+        }
+        Path staging = new Path(output, ".staging-attributes");
+        AttributeTable.longForm(rows).orderBy("image_path", "attribute").coalesce(1)
+                .write().mode(org.apache.spark.sql.SaveMode.Overwrite).parquet(staging.toString());
+        HadoopFiles.swap(fs, staging, target);
     }
 
     /** Tonight's rows: new or changed by run {@code runId}, or errors it computed. */
@@ -123,17 +148,18 @@ final class RunExports {
     }
 
     /** A CSV beside the Parquet, through a temp file and a rename, on any Hadoop FileSystem. */
-    private static String writeCsv(FileSystem fs, Path output, String name, Iterable<List<String>> cells) throws IOException {
+    private static String writeCsv(FileSystem fs, Path output, String name, List<String> columns,
+                                   Iterable<List<String>> cells) throws IOException {
         Path target = new Path(output, name);
         if ("file".equals(fs.getScheme())) {
             java.nio.file.Path local = java.nio.file.Path.of(target.toUri());
-            CsvExport.write(local, OutputTable.columns(), cells);
+            CsvExport.write(local, columns, cells);
             return local.toString();
         }
         java.nio.file.Path tmp = Files.createTempFile("moonbatch-", ".csv");
         try {
             Files.delete(tmp);
-            CsvExport.write(tmp, OutputTable.columns(), cells);
+            CsvExport.write(tmp, columns, cells);
             Path staged = new Path(output, "." + name + ".tmp");
             fs.copyFromLocalFile(false, true, new Path(tmp.toUri()), staged);
             HadoopFiles.moveIntoPlace(fs, staged, target);

@@ -254,11 +254,21 @@
       e.setAttribute('data-testid', 'error');
       e.title = error;
       main.appendChild(e);
-    } else {
+    } else if (get(r, 'task') !== 'attribute') {
       var t = el('div', text ? 'text' : 'text none', text || '(no text)');
       t.setAttribute('data-testid', 'text');
       main.appendChild(t);
     }
+    // attribute runs: one line per attr_<name> column, name and value
+    data.columns.forEach(function (c) {
+      var v = c.indexOf('attr_') === 0 ? get(r, c) : null;
+      if (v === null || v === undefined) return;
+      var line = el('div', 'attr');
+      line.setAttribute('data-testid', c);
+      line.appendChild(el('span', 'attr-name', c.slice(5)));
+      line.appendChild(el('span', 'attr-value', v));
+      main.appendChild(line);
+    });
     row.appendChild(main);
 
     var metrics = el('dl', 'metrics');
@@ -286,7 +296,8 @@
     var review = el('div', 'review');
     var buttons = el('div', 'buttons');
     var removed = change === 'removed';
-    var canDecide = !removed && error === null;
+    // an attribute row holds several values (attr_*): one decision cannot name which one it is about
+    var canDecide = !removed && error === null && get(r, 'task') !== 'attribute';
     var approve = button('Approve', 'approve' + (d && d.status === 'approved' ? ' on' : ''), 'approve', function () { editing = null; decide(r, 'approved', text); });
     var edit = button('Edit', 'edit' + (d && d.status === 'edited' ? ' on' : ''), 'edit', function () { editing = key(r); draft = null; render(true); });
     var reject = button('Reject', 'reject' + (d && d.status === 'rejected' ? ' on' : ''), 'reject', function () { editing = null; decide(r, 'rejected', ''); });

@@ -55,6 +55,11 @@ public final class ModelLoader {
     /** The family whose image preprocessing {@link ImageOptions} changes. */
     private static final String SPLITS_IMAGES = "smolvlm";
 
+    /** Families that score closed choices ({@link VisionLanguageModel#score}): the decoder-only ones. */
+    private static final Set<String> SCORE_CHOICES = Set.of("smolvlm", "moondream2", "blip2");
+    /** Families whose exports have a prompt that shows several images ({@link VisionLanguageModel#prepare(List)}). */
+    private static final Set<String> SEVERAL_IMAGES = Set.of("smolvlm");
+
     static final long LOAD_STACK_BYTES = 64L << 20;
 
     private ModelLoader() {
@@ -139,6 +144,26 @@ public final class ModelLoader {
     public static List<String> familiesWithTask(String task) {
         return EXTRA_TASKS.entrySet().stream().filter(e -> e.getValue().contains(task)).map(Map.Entry::getKey)
                 .sorted().toList();
+    }
+
+    /** Whether the family scores closed choices. */
+    public static boolean scoresChoices(ModelBundle bundle) {
+        return SCORE_CHOICES.contains(familyOf(bundle));
+    }
+
+    /** The families that score closed choices, for error messages. */
+    public static List<String> familiesThatScoreChoices() {
+        return SCORE_CHOICES.stream().sorted().toList();
+    }
+
+    /** Whether the family takes several images in one prompt (a product's photos). */
+    public static boolean takesSeveralImages(ModelBundle bundle) {
+        return SEVERAL_IMAGES.contains(familyOf(bundle));
+    }
+
+    /** The families that take several images in one prompt, for error messages. */
+    public static List<String> familiesWithSeveralImages() {
+        return SEVERAL_IMAGES.stream().sorted().toList();
     }
 
     /**

@@ -19,6 +19,31 @@ public interface VisionLanguageModel extends AutoCloseable {
     /** Preprocessing of one image; throws on an image the family cannot take. */
     PreparedImage prepare(BufferedImage image);
 
+    /**
+     * Preprocessing of several photos of one thing (a product) for one prompt that shows them all; only
+     * a family whose export has a multi-image prompt takes more than one ({@link #takesSeveralImages}).
+     */
+    default PreparedImage prepare(List<BufferedImage> images) {
+        if (images.size() == 1) {
+            return prepare(images.get(0));
+        }
+        throw new UnsupportedOperationException(family() + " has no prompt that shows several images");
+    }
+
+    /** Whether {@link #prepare(List)} takes more than one image. */
+    default boolean takesSeveralImages() {
+        return false;
+    }
+
+    /**
+     * Scores each query's choices as answers to its question (teacher-forced, no generation); one
+     * {@link ChoiceScores} per query, in order. Each distinct image among them is vision-encoded once.
+     * Families that cannot score choices throw {@link UnsupportedOperationException}.
+     */
+    default List<ChoiceScores> score(List<ChoiceQuery> queries) throws Exception {
+        throw new UnsupportedOperationException(family() + " cannot score closed choices");
+    }
+
     /** Generation options from the bundle's generation config with this token limit. */
     GenerationOptions options(int maxNewTokens);
 

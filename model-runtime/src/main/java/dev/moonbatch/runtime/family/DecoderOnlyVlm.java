@@ -3,6 +3,8 @@ package dev.moonbatch.runtime.family;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.moonbatch.runtime.ChoiceQuery;
+import dev.moonbatch.runtime.ChoiceScores;
 import dev.moonbatch.runtime.Generation;
 import dev.moonbatch.runtime.SessionOpening;
 import dev.moonbatch.runtime.PreparedImage;
@@ -11,6 +13,7 @@ import dev.moonbatch.runtime.RuntimeOptions;
 import dev.moonbatch.runtime.Task;
 import dev.moonbatch.runtime.VisionLanguageModel;
 import dev.moonbatch.runtime.bundle.ModelBundle;
+import dev.moonbatch.runtime.generate.ChoiceScorer;
 import dev.moonbatch.runtime.generate.DeclaredInputs;
 import dev.moonbatch.runtime.generate.DecodingState;
 import dev.moonbatch.runtime.generate.GenerationOptions;
@@ -53,6 +56,8 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
     private final LastImageFeatures lastImage = new LastImageFeatures();
     /** One padded prefill call per batch (GPU) rather than one per prompt length (CPU). */
     private final boolean padPrefill;
+    /** The bundle's EOS ids: a scored choice ends with the first. */
+    private final List<Long> eos;
 
     DecoderOnlyVlm(ModelBundle bundle, RuntimeOptions options, TextTokenizer tokenizer) {
         this.bundle = bundle;
@@ -65,6 +70,7 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         this.vision = (OrtSession) sessions.get(0);
         this.visionInputs = DeclaredInputs.of(vision);
         this.padPrefill = options.device().isGpu();
+        this.eos = bundle.generationOptions(1).eosTokenIds();
         this.embedder = new TokenEmbedder((OrtSession) sessions.get(1));
         this.decoder = new MergedDecoder((OrtSession) sessions.get(2), "onnx/" + decoderFile.getFileName());
     }
@@ -130,27 +136,10 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         if (queries.isEmpty()) {
             return List.of();
         }
-        Map<PreparedImage, float[]> features = new IdentityHashMap<>();
-        for (Query q : queries) {
-            features.put(q.image(), null);
-        }
-        List<PreparedImage> distinct = new ArrayList<>(features.keySet());
-        List<float[]> encodedRows = encodeOnce(distinct);
-        for (int i = 0; i < distinct.size(); i++) {
-            features.put(distinct.get(i), encodedRows.get(i));
-        }
-        int hidden = -1;
-        List<float[]> embeds = new ArrayList<>(queries.size());
-        long[][] promptIds = new long[queries.size()][];
-        for (int i = 0; i < queries.size(); i++) {
-            Query q = queries.get(i);
-            long[] ids = promptIds(q.task(), q.image());
-            float[] e = spliced(ids, features.get(q.image()));
-            hidden = e.length / ids.length;
-            embeds.add(e);
-            promptIds[i] = ids;
-        }
-        features.clear(); // the spliced embeddings hold them now; let the rows go before decoding
+        Prompts prompts = prompts(queries);
+        List<float[]> embeds = prompts.embeds();
+        long[][] promptIds = prompts.ids();
+        int hidden = prompts.hidden();
         Generation[] out = new Generation[queries.size()];
         for (int[] group : batches(promptIds)) {
             List<float[]> rows = new ArrayList<>(group.length);
@@ -170,8 +159,90 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
         return List.of(out);
     }
 
+    /** The queries' prompts: token ids and embeddings with the image features spliced in. */
+    private record Prompts(long[][] ids, List<float[]> embeds, int hidden) {
+    }
+
+    /** Each distinct image encoded once, then each query's prompt embedded with its image's features. */
+    private Prompts prompts(List<Query> queries) throws OrtException {
+        Map<PreparedImage, float[]> features = new IdentityHashMap<>();
+        for (Query q : queries) {
+            features.put(q.image(), null);
+        }
+        List<PreparedImage> distinct = new ArrayList<>(features.keySet());
+        List<float[]> encodedRows = encodeOnce(distinct);
+        for (int i = 0; i < distinct.size(); i++) {
+            features.put(distinct.get(i), encodedRows.get(i));
+        }
+        lastImage.keepOnly(features);
+        int hidden = -1;
+        List<float[]> embeds = new ArrayList<>(queries.size());
+        long[][] promptIds = new long[queries.size()][];
+        for (int i = 0; i < queries.size(); i++) {
+            Query q = queries.get(i);
+            long[] ids = promptIds(q.task(), q.image());
+            float[] e = spliced(ids, features.get(q.image()));
+            hidden = e.length / ids.length;
+            embeds.add(e);
+            promptIds[i] = ids;
+        }
+        return new Prompts(promptIds, embeds, hidden);
+    }
+
     /**
-     * The feature rows of each image, in order: the ones the previous call encoded come from
+     * Closed choices scored in one place for every decoder-only family ({@link ChoiceScorer}): the
+     * prompts of a batch prefill together (as in {@link #generate}), each prompt's cache is shared by
+     * its choices, and all choices of the batch are fed in one decoder call.
+     */
+    @Override
+    public List<ChoiceScores> score(List<ChoiceQuery> queries) throws OrtException {
+        if (queries.isEmpty()) {
+            return List.of();
+        }
+        Prompts prompts = prompts(queries.stream().map(q -> new Query(q.image(), q.task())).toList());
+        long[][][] choiceIds = new long[queries.size()][][];
+        for (int i = 0; i < queries.size(); i++) {
+            List<String> choices = queries.get(i).choices();
+            choiceIds[i] = new long[choices.size()][];
+            for (int c = 0; c < choices.size(); c++) {
+                choiceIds[i][c] = choiceIds(choices.get(c));
+            }
+        }
+        ChoiceScores[] out = new ChoiceScores[queries.size()];
+        for (int[] group : batches(prompts.ids())) {
+            List<float[]> rows = new ArrayList<>(group.length);
+            long[][][] ids = new long[group.length][][];
+            for (int m = 0; m < group.length; m++) {
+                rows.add(prompts.embeds().get(group[m]));
+                ids[m] = choiceIds[group[m]];
+            }
+            try (DecodingState state = decoder.startWithEmbeddings(rows, prompts.hidden(), embedder, padPrefill)) {
+                double[][] scores = ChoiceScorer.score(state, ids);
+                for (int m = 0; m < group.length; m++) {
+                    out[group[m]] = new ChoiceScores(queries.get(group[m]).choices(), scores[m]);
+                }
+            }
+        }
+        return List.of(out);
+    }
+
+    /**
+     * The tokens the model would generate to answer exactly {@code choice}: the text with the leading
+     * space the answer follows the prompt with (these families answer {@code Answer: red},
+     * {@code Assistant: red}), then the first EOS id.
+     */
+    long[] choiceIds(String choice) {
+        long[] text = tokenizer.encode(" " + choice.strip(), false);
+        if (eos.isEmpty()) {
+            return text;
+        }
+        long[] ids = java.util.Arrays.copyOf(text, text.length + 1);
+        ids[text.length] = eos.get(0);
+        return ids;
+    }
+
+    /**
+     * The feature rows of each image, in order: the ones this thread's previous call had come from
      * {@link LastImageFeatures}, the rest from one {@link #encodeBatch} call.
      */
     private List<float[]> encodeOnce(List<PreparedImage> images) throws OrtException {
@@ -191,7 +262,6 @@ abstract class DecoderOnlyVlm implements VisionLanguageModel {
                 out[at.get(k)] = fresh.get(k);
             }
             encoded.addAndGet(todo.size());
-            lastImage.put(todo.get(todo.size() - 1), fresh.get(todo.size() - 1));
         }
         return java.util.Arrays.asList(out);
     }

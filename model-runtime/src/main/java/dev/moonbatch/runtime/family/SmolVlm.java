@@ -42,6 +42,13 @@ public final class SmolVlm extends DecoderOnlyVlm {
     record Tiles(Idefics3Processor.Crops crops) implements PreparedImage {
     }
 
+    /** Several photos of one product for one prompt: one image block each, each split as it would be alone. */
+    record Photos(List<Idefics3Processor.Crops> photos) implements PreparedImage {
+        Photos {
+            photos = List.copyOf(photos);
+        }
+    }
+
     public SmolVlm(ModelBundle bundle, RuntimeOptions options) {
         super(bundle, options, TextTokenizer.load(bundle));
         this.processor = new Idefics3Processor(Idefics3Processor.Config.load(bundle.dir()).with(options.image()));
@@ -59,14 +66,53 @@ public final class SmolVlm extends DecoderOnlyVlm {
         return new Tiles(processor.process(image));
     }
 
+    /** Idefics3's chat template takes any number of images in one user turn, as transformers.js's processor does. */
+    @Override
+    public PreparedImage prepare(List<BufferedImage> images) {
+        if (images.size() == 1) {
+            return prepare(images.get(0));
+        }
+        return new Photos(images.stream().map(processor::process).toList());
+    }
+
+    @Override
+    public boolean takesSeveralImages() {
+        return true;
+    }
+
+    /** The photos' crops in prompt order: one image, or each photo of a product after the other. */
+    private static List<Idefics3Processor.Crops> cropsOf(PreparedImage image) {
+        return image instanceof Photos p ? p.photos() : List.of(((Tiles) image).crops());
+    }
+
+    @Override
+    protected float[] encode(PreparedImage image) throws OrtException {
+        List<Idefics3Processor.Crops> photos = cropsOf(image);
+        if (photos.size() == 1) {
+            return encodeTiles(photos.get(0));
+        }
+        List<float[]> each = new ArrayList<>();
+        int total = 0;
+        for (Idefics3Processor.Crops crops : photos) {
+            float[] f = encodeTiles(crops);
+            each.add(f);
+            total += f.length;
+        }
+        float[] out = new float[total];
+        int at = 0;
+        for (float[] f : each) {
+            System.arraycopy(f, 0, out, at, f.length);
+            at += f.length;
+        }
+        return out;
+    }
+
     /**
      * The image's feature rows, crop after crop. Crops whose pixels were encoded before (a flat
      * background tile, here or in an earlier image) come from {@link #cache}; the others are encoded
      * together in one call, each distinct crop once.
      */
-    @Override
-    protected float[] encode(PreparedImage image) throws OrtException {
-        Idefics3Processor.Crops crops = ((Tiles) image).crops();
+    private float[] encodeTiles(Idefics3Processor.Crops crops) throws OrtException {
         int cropFloats = 3 * crops.tile() * crops.tile();
         float[][] features = new float[crops.crops()][];
         Map<String, List<Integer>> missing = new LinkedHashMap<>();
@@ -129,8 +175,9 @@ public final class SmolVlm extends DecoderOnlyVlm {
 
     @Override
     protected long[] promptIds(String question, PreparedImage image) {
-        String prompt = template.renderUserImageQuestion(question, true);
-        return tokenizer.encode(processor.expandPrompt(prompt, List.of(((Tiles) image).crops())), true);
+        List<Idefics3Processor.Crops> photos = cropsOf(image);
+        String prompt = template.renderUserImagesQuestion(photos.size(), question, true);
+        return tokenizer.encode(processor.expandPrompt(prompt, photos), true);
     }
 
     @Override

@@ -15,6 +15,15 @@ public interface DecodingState extends AutoCloseable {
     float[][] step(long[] tokens) throws OrtException;
 
     /**
+     * Feeds several tokens per row at once (rows right-padded to one length: a row's logits past its
+     * own tokens are the caller's to ignore) and returns each row's logits at every new position,
+     * [row][position][vocab]. Teacher-forced scoring uses it; the generation loop never does.
+     */
+    default float[][][] extend(long[][] tokens) throws OrtException {
+        throw new UnsupportedOperationException("this decoding state feeds one token per step");
+    }
+
+    /**
      * Keeps these rows, in this order, for the next step: finished sequences leave the batch,
      * beam search reorders and duplicates rows. Caches are gathered, never recomputed.
      */

@@ -271,8 +271,20 @@ public final class MergedDecoder implements AutoCloseable {
             return run(embedder != null ? embedder.embed(ids, declared.type(INPUTS_EMBEDS)) : Tensors.longs(ids), 1, true);
         }
 
+        @Override
+        public float[][][] extend(long[][] tokens) throws OrtException {
+            OnnxTensor t = embedder != null ? embedder.embed(tokens, declared.type(INPUTS_EMBEDS)) : Tensors.longs(tokens);
+            return run(t, tokens[0].length, true, Tensors::allLogits);
+        }
+
         /** One decoder call; takes ownership of {@code tokens}. */
         private float[][] run(OnnxTensor tokens, int len, boolean useCache) throws OrtException {
+            return run(tokens, len, useCache, Tensors::lastLogits);
+        }
+
+        /** One decoder call whose logits {@code read} turns into what the caller wants; takes ownership of {@code tokens}. */
+        private <T> T run(OnnxTensor tokens, int len, boolean useCache, java.util.function.Function<OnnxTensor, T> read)
+                throws OrtException {
             List<OnnxTensor> stepInputs = new ArrayList<>();
             stepInputs.add(tokens);
             try {
@@ -285,9 +297,9 @@ public final class MergedDecoder implements AutoCloseable {
                 }
                 putMaskAndPositions(feed, stepInputs, batch, len, pastLength, padding);
                 OrtSession.Result result = session.run(feed);
-                float[][] logits;
+                T logits;
                 try {
-                    logits = Tensors.lastLogits((OnnxTensor) result.get("logits").orElseThrow());
+                    logits = read.apply((OnnxTensor) result.get("logits").orElseThrow());
                 } catch (RuntimeException e) {
                     result.close();
                     throw e;

@@ -233,4 +233,17 @@ public final class Tensors {
         }
         return out;
     }
+
+    /** Every position's logits of a [batch, seq, vocab] tensor, as floats: [batch][seq][vocab]. */
+    public static float[][][] allLogits(OnnxTensor logits) {
+        long[] shape = logits.getInfo().getShape();
+        FloatBuffer all = logits.getFloatBuffer();
+        float[][][] out = new float[(int) shape[0]][(int) shape[1]][(int) shape[2]];
+        for (float[][] row : out) {
+            for (float[] position : row) {
+                all.get(position);
+            }
+        }
+        return out;
+    }
 }

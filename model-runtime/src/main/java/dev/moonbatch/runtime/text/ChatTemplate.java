@@ -116,7 +116,16 @@ public final class ChatTemplate {
 
     /** One user turn with one image followed by a text, the way SmolVLM / Idefics3 prompts are built. */
     public String renderUserImageQuestion(String question, boolean addGenerationPrompt) {
-        List<Map<String, Object>> content = List.of(Map.of("type", "image"), Map.of("type", "text", "text", question));
+        return renderUserImagesQuestion(1, question, addGenerationPrompt);
+    }
+
+    /** One user turn with {@code images} images, then a text (several photos of one product asked about together). */
+    public String renderUserImagesQuestion(int images, String question, boolean addGenerationPrompt) {
+        List<Map<String, Object>> content = new java.util.ArrayList<>();
+        for (int i = 0; i < images; i++) {
+            content.add(Map.of("type", "image"));
+        }
+        content.add(Map.of("type", "text", "text", question));
         return render(List.of(Map.of("role", "user", "content", content)), addGenerationPrompt);
     }
 
