@@ -87,6 +87,16 @@ try {
   result.header = await page.$$eval('[data-testid=summary] .stat', (els) => els.map((e) => e.textContent.trim()));
   result.scopeNote = await page.$eval('[data-testid=scope-note]', (e) => (e.hidden ? null : e.textContent));
   result.renderedRows = await page.locator('[data-testid=row]').count();
+  // regions drawn over each rendered row's thumbnail: how many polygons, and whether each lies inside the thumbnail
+  result.regions = await page.$$eval('[data-testid=row]', (els) => els.map((e) => {
+    const thumb = e.querySelector('.thumb');
+    const t = thumb ? thumb.getBoundingClientRect() : null;
+    const polys = Array.from(e.querySelectorAll('[data-testid=region]'));
+    return { path: e.getAttribute('data-path'), drawn: polys.length,
+      inside: polys.every((p) => { const b = p.getBoundingClientRect();
+        return t && b.width > 0 && b.height > 0 && b.left >= t.left - 1 && b.right <= t.right + 1
+          && b.top >= t.top - 1 && b.bottom <= t.bottom + 1; }) };
+  }));
   result.defaultOrder = await page.$$eval('[data-testid=row]', (els) => els
     .map((e) => ({ top: parseFloat(e.style.top), path: e.getAttribute('data-path'),
       confidence: e.getAttribute('data-confidence') === '' ? null : Number(e.getAttribute('data-confidence')),

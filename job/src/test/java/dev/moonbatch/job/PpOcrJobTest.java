@@ -76,6 +76,21 @@ class PpOcrJobTest {
         String page = Files.readString(out.resolve("review/rows.js"));
         assertTrue(page.contains("\"regions\""), "rows.js names the regions column");
         assertTrue(page.contains("{\"label\":\"Save 20%\""), "rows.js has the lines as JSON");
+
+        // in headless Chromium: each row's lines drawn as polygons inside its thumbnail
+        com.fasterxml.jackson.databind.JsonNode seen = BrowserCheck.run(out.resolve("review/index.html"));
+        java.util.Map<String, Integer> lineCounts = new java.util.HashMap<>();
+        rows.forEach(r -> lineCounts.put(r.getAs("image_path"), r.getAs("error") != null ? 0
+                : r.getList(r.fieldIndex(ResultRow.REGIONS)).size()));
+        int drawn = 0;
+        for (com.fasterxml.jackson.databind.JsonNode row : seen.path("regions")) {
+            String path = row.path("path").asText();
+            assertEquals(lineCounts.get(path), row.path("drawn").asInt(), path + ": polygons on the page");
+            assertTrue(row.path("inside").asBoolean(), path + ": every polygon inside the thumbnail");
+            drawn += row.path("drawn").asInt();
+        }
+        assertEquals(3, seen.path("regions").size(), "every row rendered: " + seen.path("regions"));
+        assertTrue(drawn >= 5, "the two text images' lines are drawn: " + seen.path("regions"));
     }
 
     @Test
