@@ -181,7 +181,7 @@ class Quantizer:
         has_conv = any(n.op_type == "Conv" for n in walk_nodes(model.graph))
         self.kind = {"int8": "int8", "uint8": "uint8", "quantized": "uint8" if has_conv else "int8"}.get(precision)
         self.done = {}        # (what, weight name) -> names of the quantised tensors (outer graph)
-        self.dyn = {}         # (graph id, activation name) -> DynamicQuantizeLinear outputs
+        self.dyn = {}         # (graph scope, activation name) -> DynamicQuantizeLinear outputs
         self.counts = {}
 
     def add_init(self, array, name):
@@ -200,37 +200,41 @@ class Quantizer:
         drop_unused(m.graph)
         return self.counts
 
-    def _graph(self, g):
+    def _graph(self, g, scope=""):
+        """Rewrites g's nodes; `scope` ("" for the main graph, else the subgraph's path) keeps the
+        names this adds unique across `If` branches (both branches quantize encoder_hidden_states)."""
         out = []
         for node in g.node:
             for a in node.attribute:
                 if a.type == onnx.AttributeProto.GRAPH:
-                    self._graph(a.g)
+                    self._graph(a.g, f"{scope}{node.name or node.output[0]}/{a.name}/")
                 elif a.type == onnx.AttributeProto.GRAPHS:
-                    for sub in a.graphs:
-                        self._graph(sub)
-            out.extend(self._node(node, g))
+                    for i, sub in enumerate(a.graphs):
+                        self._graph(sub, f"{scope}{node.name or node.output[0]}/{a.name}{i}/")
+            out.extend(self._node(node, scope))
         del g.node[:]
         g.node.extend(out)
 
-    def _node(self, node, g):
+    def _node(self, node, scope):
         if self.precision in ("q4", "q4f16"):
             return self._q4_matmul(node) if node.op_type == "MatMul" else [node]
         if node.op_type == "MatMul":
-            return self._q8_matmul(node, g)
+            return self._q8_matmul(node, scope)
         if node.op_type == "Conv":
-            return self._q8_conv(node, g)
+            return self._q8_conv(node, scope)
         if node.op_type == "Gather":
             return self._q8_gather(node)
         return [node]
 
     # --- 8-bit dynamic quantization ---------------------------------------------------------------
 
-    def _dynamic(self, name, g, nodes):
-        key = (id(g), name)
+    def _dynamic(self, name, scope, nodes):
+        """The activation's DynamicQuantizeLinear outputs, made once per graph for all its consumers."""
+        key = (scope, name)
         if key not in self.dyn:
-            outs = [name + "_quantized", name + "_scale", name + "_zero_point"]
-            nodes.append(helper.make_node("DynamicQuantizeLinear", [name], outs, name=name + "_QuantizeLinear"))
+            base = name if name.startswith(scope) else scope + name
+            outs = [base + "_quantized", base + "_scale", base + "_zero_point"]
+            nodes.append(helper.make_node("DynamicQuantizeLinear", [name], outs, name=base + "_QuantizeLinear"))
             self.dyn[key] = outs
         return self.dyn[key]
 
@@ -245,12 +249,12 @@ class Quantizer:
                               self.add_init(z, name + "_zero_point"))
         return self.done[key]
 
-    def _q8_matmul(self, node, g):
+    def _q8_matmul(self, node, scope):
         c = self.g.float_const(node.input[1], ndim=2)
         if c is None:
             return [node]
         nodes = []
-        a_q, a_s, a_z = self._dynamic(node.input[0], g, nodes)
+        a_q, a_s, a_z = self._dynamic(node.input[0], scope, nodes)
         b_q, b_s, b_z = self._weight(c[1], c[0], axis=1)
         y = node.output[0]
         nodes += [
@@ -262,7 +266,7 @@ class Quantizer:
         self.count("MatMulInteger")
         return nodes
 
-    def _q8_conv(self, node, g):
+    def _q8_conv(self, node, scope):
         c = self.g.float_const(node.input[1])
         has_bias = len(node.input) > 2 and node.input[2]
         bias = self.g.float_const(node.input[2]) if has_bias else None
@@ -270,7 +274,7 @@ class Quantizer:
             return [node]
         w = c[0]
         nodes = []
-        x_q, x_s, x_z = self._dynamic(node.input[0], g, nodes)
+        x_q, x_s, x_z = self._dynamic(node.input[0], scope, nodes)
         w_q, w_s, w_z = self._weight(c[1], w, axis=None)   # ORT: ConvInteger weights per tensor
         y = node.output[0]
         prod = y + "_output_scale_mul" if has_bias else y
