@@ -16,14 +16,17 @@
 #
 #   bench/precision-variants.sh sample-data/models/vit-gpt2-tiny sample-data/models/smolvlm-tiny
 #   /usr/bin/python3 tools/bench-models/make_vitgpt2_real_size.py /tmp/vit-gpt2-real
-#   N=8 TOKENS=20 EQUAL_WORK=1 bench/precision-variants.sh /tmp/vit-gpt2-real
+#   N=8 TOKENS=20 EQUAL_WORK=1 PRECISIONS="fp16 quantized q4" bench/precision-variants.sh /tmp/vit-gpt2-real
+#   /usr/bin/python3 tools/bench-models/make_smolvlm_real_size.py /tmp/smolvlm-real
+#   N=4 TOKENS=16 EQUAL_WORK=1 JOB_ARGS="--image-splitting off" bench/precision-variants.sh /tmp/smolvlm-real
 # Images: the family's held-out set (sample-data/heldout for vit-gpt2, heldout-vqa for the decoder-only
 # VLMs, heldout-florence2/images/caption for Florence-2), the first N sorted. On the trained tiny bundles
 # agreement is meaningful; on the real-size random-weight bundles it only says the variants run.
 # Settings (environment): N (images, default 16), TOKENS (max new tokens; default: the family's),
 # BATCH (default 8), PRECISIONS (instead of the family's list; fp32 always runs first), EQUAL_WORK=1
 # (EOS never stops generation: every variant generates TOKENS tokens per image, for speed on random
-# weights), VARIANTS=make|bundle, MASTER (default local[2]), WORK (scratch folder).
+# weights), VARIANTS=make|bundle, MASTER (default local[2]), JOB_ARGS (more job options, e.g.
+# "--image-splitting off"), WORK (scratch folder).
 # images/s is the job's (images / whole run, Spark start excluded); "process" is images / the process
 # stage (model load + inference + Parquet). Each variant loads with fresh caches (hoisting rewrite,
 # optimised graphs), as a first run would.
@@ -44,7 +47,7 @@ json() { /usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): d = d[k]
 print(d)' "$1" "$2"; }
 row() { printf '%-10s %9s %9s %9s %9s %10s %11s %11s\n' "$@"; }
-echo "precision variants: $N images per bundle, batch $BATCH, $MASTER, $(nproc) cores, $(date -u +%FT%TZ)$([ "${EQUAL_WORK:-0}" = 1 ] && echo ", EOS ignored")"
+echo "precision variants: $N images per bundle, batch $BATCH, $MASTER, $(nproc) cores, $(date -u +%FT%TZ)$([ "${EQUAL_WORK:-0}" = 1 ] && echo ", EOS ignored")${JOB_ARGS:+, $JOB_ARGS}"
 
 for MODEL_ARG in "$@"; do
   MODEL="$(cd "$MODEL_ARG" && pwd)"; NAME="$(basename "$MODEL")"
@@ -83,6 +86,7 @@ for MODEL_ARG in "$@"; do
   for p in "${LIST[@]}"; do
     out="$W/out-$p"
     EXTRA=(); [ -n "${TOKENS:-}" ] && EXTRA=(--max-new-tokens "$TOKENS")
+    read -r -a MORE <<< "${JOB_ARGS:-}"; EXTRA+=("${MORE[@]}")
     OPTS="-Xmx6g"; [ "${EQUAL_WORK:-0}" = 1 ] && OPTS="$OPTS -Dmoonbatch.bench.ignoreEos=true"
     MOONBATCH_HOIST_CACHE="$W/cache-$p/hoisted" MOONBATCH_ORT_CACHE="$W/cache-$p/ort" MOONBATCH_JAVA_OPTS="$OPTS" \
       /usr/bin/time -v "$ROOT/run.sh" --input "$W/images" --output "$out" --model "$B" --precision "$p" \
