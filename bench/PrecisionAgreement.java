@@ -1,3 +1,6 @@
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.moonbatch.runtime.text.TextTokenizer;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
@@ -24,7 +27,7 @@ public class PrecisionAgreement {
         int sameText = 0;
         long equal = 0;
         long tokens = 0;
-        try (TextTokenizer tokenizer = TextTokenizer.load(Path.of(args[0]))) {
+        try (TextTokenizer tokenizer = tokenizer(Path.of(args[0]))) {
             for (Map.Entry<String, CSVRecord> e : reference.entrySet()) {
                 rows++;
                 CSVRecord v = variant.get(e.getKey());
@@ -46,6 +49,37 @@ public class PrecisionAgreement {
             }
         }
         System.out.printf("rows=%d same_text=%d tokens_equal=%d tokens=%d%n", rows, sameText, equal, tokens);
+    }
+
+    /**
+     * The bundle's tokenizer; where DJL cannot load it as shipped (moondream2's {@code <image>} = -200,
+     * BLIP-2's model_max_length 1e30) a copy without the negative-id added tokens, the post-processor
+     * (texts are encoded without special tokens) and the huge model_max_length.
+     */
+    private static TextTokenizer tokenizer(Path bundle) throws Exception {
+        try {
+            return TextTokenizer.load(bundle);
+        } catch (RuntimeException e) {
+            ObjectMapper json = new ObjectMapper();
+            Path copy = Files.createTempDirectory("precision-agreement");
+            ObjectNode tok = (ObjectNode) json.readTree(bundle.resolve("tokenizer.json").toFile());
+            ArrayNode added = json.createArrayNode();
+            tok.withArray("added_tokens").forEach(t -> {
+                if (t.path("id").asLong() >= 0) {
+                    added.add(t);
+                }
+            });
+            tok.set("added_tokens", added);
+            tok.putNull("post_processor");
+            json.writeValue(copy.resolve("tokenizer.json").toFile(), tok);
+            Path config = bundle.resolve("tokenizer_config.json");
+            if (Files.exists(config)) {
+                ObjectNode c = (ObjectNode) json.readTree(config.toFile());
+                c.remove("model_max_length");
+                json.writeValue(copy.resolve("tokenizer_config.json").toFile(), c);
+            }
+            return TextTokenizer.load(copy);
+        }
     }
 
     /** Rows keyed by image path and prompt (one image has several rows with --questions). */

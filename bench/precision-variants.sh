@@ -102,7 +102,8 @@ for MODEL_ARG in "$@"; do
       same="-"; tok="-"; vs="1.00x"; IPS32="$ips"
     else
       read -r rows st te tt < <(java "${JVM_FLAGS[@]}" -cp "$CP" "$ROOT/bench/PrecisionAgreement.java" "$B" "$W/out-fp32/results.csv" "$out/results.csv" 2> "$W/agree-$p.err" \
-        | sed -E 's/[a-z_]+=//g')
+        | sed -E 's/[a-z_]+=//g' || true)
+      [ -n "${tt:-}" ] || { rows="?"; st="?"; te=0; tt=1; echo "  (agreement failed: $W/agree-$p.err)"; }
       same="$st/$rows"; tok=$(echo "100 * $te / $tt" | bc -l | xargs printf '%.1f%%'); vs=$(echo "$ips / $IPS32" | bc -l | xargs printf '%.2fx')
     fi
     [ "$errors" = 0 ] || same="$same ($errors errors)"
