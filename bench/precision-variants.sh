@@ -25,11 +25,11 @@
 # Settings (environment): N (images, default 16), TOKENS (max new tokens; default: the family's),
 # BATCH (default 8), PRECISIONS (instead of the family's list; fp32 always runs first), EQUAL_WORK=1
 # (EOS never stops generation: every variant generates TOKENS tokens per image, for speed on random
-# weights), VARIANTS=make|bundle, MASTER (default local[2]), JOB_ARGS (more job options, e.g.
+# weights), WARM=1 (see below), VARIANTS=make|bundle, MASTER (default local[2]), JOB_ARGS (more job options, e.g.
 # "--image-splitting off"), WORK (scratch folder).
 # images/s is the job's (images / whole run, Spark start excluded); "process" is images / the process
-# stage (model load + inference + Parquet). Each variant loads with fresh caches (hoisting rewrite,
-# optimised graphs), as a first run would.
+# stage (model load + inference + Parquet). Each variant has its own caches (hoisting rewrite, optimised
+# graphs): fresh, as a first run would, or made by an untimed one-image run first with WARM=1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ $# -ge 1 ] || { echo "usage: bench/precision-variants.sh BUNDLE..." >&2; exit 2; }
@@ -47,7 +47,7 @@ json() { /usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): d = d[k]
 print(d)' "$1" "$2"; }
 row() { printf '%-10s %9s %9s %9s %9s %10s %11s %11s\n' "$@"; }
-echo "precision variants: $N images per bundle, batch $BATCH, $MASTER, $(nproc) cores, $(date -u +%FT%TZ)$([ "${EQUAL_WORK:-0}" = 1 ] && echo ", EOS ignored")${JOB_ARGS:+, $JOB_ARGS}"
+echo "precision variants: $N images per bundle, batch $BATCH, $MASTER, $(nproc) cores, $(date -u +%FT%TZ)$([ "${EQUAL_WORK:-0}" = 1 ] && echo ", EOS ignored")$([ "${WARM:-0}" = 1 ] && echo ", warm caches")${JOB_ARGS:+, $JOB_ARGS}"
 
 for MODEL_ARG in "$@"; do
   MODEL="$(cd "$MODEL_ARG" && pwd)"; NAME="$(basename "$MODEL")"
@@ -88,6 +88,12 @@ for MODEL_ARG in "$@"; do
     EXTRA=(); [ -n "${TOKENS:-}" ] && EXTRA=(--max-new-tokens "$TOKENS")
     read -r -a MORE <<< "${JOB_ARGS:-}"; EXTRA+=("${MORE[@]}")
     OPTS="-Xmx6g"; [ "${EQUAL_WORK:-0}" = 1 ] && OPTS="$OPTS -Dmoonbatch.bench.ignoreEos=true"
+    if [ "${WARM:-0}" = 1 ]; then   # untimed: one image, so the timed run finds its caches made
+      mkdir -p "$W/warm-images"; [ -n "$(ls "$W/warm-images")" ] || cp "$(find "$W/images" -type f | sort | head -1)" "$W/warm-images/"
+      MOONBATCH_HOIST_CACHE="$W/cache-$p/hoisted" MOONBATCH_ORT_CACHE="$W/cache-$p/ort" MOONBATCH_JAVA_OPTS="$OPTS" \
+        "$ROOT/run.sh" --input "$W/warm-images" --output "$W/warm-$p" --model "$B" --precision "$p" --master "$MASTER" \
+        --batch-size "$BATCH" "${TASK[@]}" "${EXTRA[@]}" --no-resume > "$W/warm-$p.txt" 2>&1 || { tail -20 "$W/warm-$p.txt"; exit 1; }
+    fi
     MOONBATCH_HOIST_CACHE="$W/cache-$p/hoisted" MOONBATCH_ORT_CACHE="$W/cache-$p/ort" MOONBATCH_JAVA_OPTS="$OPTS" \
       /usr/bin/time -v "$ROOT/run.sh" --input "$W/images" --output "$out" --model "$B" --precision "$p" \
       --master "$MASTER" --batch-size "$BATCH" "${TASK[@]}" "${EXTRA[@]}" --no-resume \
@@ -102,7 +108,7 @@ for MODEL_ARG in "$@"; do
       same="-"; tok="-"; vs="1.00x"; IPS32="$ips"
     else
       read -r rows st te tt < <(java "${JVM_FLAGS[@]}" -cp "$CP" "$ROOT/bench/PrecisionAgreement.java" "$B" "$W/out-fp32/results.csv" "$out/results.csv" 2> "$W/agree-$p.err" \
-        | sed -E 's/[a-z_]+=//g' || true)
+        | sed -E 's/[a-z_]+=//g' || true) || true
       [ -n "${tt:-}" ] || { rows="?"; st="?"; te=0; tt=1; echo "  (agreement failed: $W/agree-$p.err)"; }
       same="$st/$rows"; tok=$(echo "100 * $te / $tt" | bc -l | xargs printf '%.1f%%'); vs=$(echo "$ips / $IPS32" | bc -l | xargs printf '%.2fx')
     fi
