@@ -2,17 +2,11 @@ package dev.moonbatch.job;
 
 import dev.moonbatch.io.ContentHash;
 import dev.moonbatch.io.ListedFile;
-import org.apache.commons.csv.CSVFormat;
-import org.apache.commons.csv.CSVParser;
-import org.apache.commons.csv.CSVRecord;
-import org.apache.commons.io.input.BOMInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Reader;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -79,32 +73,16 @@ record Products(boolean byFolder, String file) implements Serializable {
 
     /** The products file: photos by product id, in file order. */
     static Map<String, List<String>> read(String file, String input, Configuration conf) throws IOException {
-        Path path = new Path(file);
-        FileSystem fs = path.getFileSystem(conf);
         Path inputDir = new Path(input);
         FileSystem inputFs = inputDir.getFileSystem(conf);
         Map<String, List<String>> out = new LinkedHashMap<>();
-        try (Reader reader = new InputStreamReader(
-                BOMInputStream.builder().setInputStream(fs.open(path)).get(), StandardCharsets.UTF_8);
-             CSVParser csv = CSVParser.parse(reader, CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get())) {
-            if (!csv.getHeaderNames().containsAll(List.of("product_id", "image_path"))) {
-                throw new IllegalArgumentException("--products: " + file + " must have the header product_id,image_path but has "
-                        + csv.getHeaderNames());
+        TwoColumnCsv.read("--products", file, "product_id", "image_path", conf, (id, image) -> {
+            String qualified = Questions.qualify(image, inputDir, inputFs, conf);
+            List<String> photos = out.computeIfAbsent(id, k -> new ArrayList<>());
+            if (!photos.contains(qualified)) {
+                photos.add(qualified);
             }
-            for (CSVRecord r : csv) {
-                String id = r.get("product_id").strip();
-                String image = r.get("image_path").strip();
-                if (id.isEmpty() || image.isEmpty()) {
-                    throw new IllegalArgumentException("--products: line " + r.getRecordNumber() + " of " + file
-                            + " needs both product_id and image_path");
-                }
-                String qualified = Questions.qualify(image, inputDir, inputFs, conf);
-                List<String> photos = out.computeIfAbsent(id, k -> new ArrayList<>());
-                if (!photos.contains(qualified)) {
-                    photos.add(qualified);
-                }
-            }
-        }
+        });
         if (out.isEmpty()) {
             throw new IllegalArgumentException("--products: " + file + " names no product");
         }
