@@ -162,4 +162,31 @@ class ImageListerTest {
             assertTrue(minFolders > 20 || split.folders().size() >= Math.min(minFolders, 12), "folders: " + split.folders());
         }
     }
+    /**
+     * Local folders are listed through java.nio; Hadoop's listing of the same tree (odd names,
+     * links to files and folders, a dangling link, a link loop) gives the same paths, sizes and times.
+     */
+    @Test
+    void localListingEqualsHadoopsListing(@TempDir Path dir) throws Exception {
+        OddImageCorpus.writeTo(dir);
+        Path odd = Files.createDirectories(dir.resolve("in put, 'y' =z #1 %20"));
+        Files.write(odd.resolve("=1+1, \"q\" b#%20 [x] {y}.png"), new byte[] {1, 2, 3});
+        Files.write(odd.resolve("a:b.jpg"), new byte[] {4});
+        Path target = Files.write(dir.resolve("target.jpg"), new byte[] {5, 6});
+        Files.createSymbolicLink(odd.resolve("link.jpg"), target);
+        Files.createSymbolicLink(odd.resolve("dangling.jpg"), dir.resolve("nowhere.jpg"));
+        Files.createSymbolicLink(odd.resolve("linked-folder"), dir.resolve("names"));
+        Files.createSymbolicLink(odd.resolve("loop"), dir);
+        ImageLister.Folder root = new ImageLister.Folder("file:" + dir.toAbsolutePath(), 0, List.of());
+        java.util.Comparator<ListedFile> byPath = java.util.Comparator.comparing(ListedFile::path);
+        List<ListedFile> viaNio = new ArrayList<>(ImageLister.listFolder(root, conf, true));
+        List<ListedFile> viaHadoop = new ArrayList<>(ImageLister.listFolder(root, conf, false));
+        viaNio.sort(byPath);
+        viaHadoop.sort(byPath);
+        assertEquals(viaHadoop, viaNio);
+        assertTrue(viaNio.stream().anyMatch(f -> f.path().endsWith("/link.jpg") && f.size() == 2), viaNio.toString());
+        assertTrue(viaNio.stream().anyMatch(f -> f.path().endsWith("/linked-folder/UPPER.JPG")), viaNio.toString());
+        assertTrue(viaNio.stream().anyMatch(f -> f.path().endsWith("[x] {y}.png") && f.size() == 3), viaNio.toString());
+        assertTrue(viaNio.stream().noneMatch(f -> f.path().contains("dangling")), viaNio.toString());
+    }
 }
