@@ -12,11 +12,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
@@ -35,21 +33,21 @@ import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.regexp_extract;
 
 /**
  * The Spark plan of one run:
  * <ol>
- * <li>list the images on the driver;</li>
+ * <li>list the images (the top of the tree on the driver, the folders below on the executors);</li>
  * <li>join the listing with what earlier runs already computed for this model, task, prompt and
  *     options (the previous {@code results.parquet} and any checkpoints of an interrupted run) on
  *     the executors ({@link ReusePlan}): unchanged files are reused unopened, known content unread
  *     by the model;</li>
  * <li>spread what is left over partitions; each partition computes its rows with the executor's
  *     shared model, checkpointing every batch;</li>
- * <li>write the new results, plus the earlier rows of other tasks or prompts, to a staging
- *     Parquet through Spark's commit protocol, then swap it in for {@code results.parquet};</li>
+ * <li>write the new results, plus the earlier rows this run does not replace (carried ones, other
+ *     tasks or prompts: {@link EarlierRows}), to a staging Parquet through Spark's commit protocol,
+ *     then swap it in for {@code results.parquet};</li>
  * <li>read that Parquet back (never recomputing model work) into the one-file review CSV, and
  *     write {@code summary.json}.</li>
  * </ol>
@@ -136,49 +134,26 @@ public final class CaptionJob {
         JavaRDD<Row> rows = toCompute.mapPartitions(new PartitionCaptioner(shipped, shippedConf, counters));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
         Dataset<Row> table;
+        Dataset<Row> removedNow = null;
+        EarlierRows.Split split = null;
         if (reuse == null) {
             table = OutputTable.withChange(fresh, earlier);
+            if (earlier != null) {
+                split = EarlierRows.byJoin(earlier, listing, workTable, runKeys, config);
+                table = table.unionByName(split.kept());
+                removedNow = split.removed();
+            }
         } else {
-            // rows carried by file key are the earlier rows themselves; only the rest is compared
-            table = reuse.carried().withColumn(OutputTable.CHANGE, lit(OutputTable.UNCHANGED))
-                    .unionByName(OutputTable.withChange(reuse.reused().unionByName(fresh),
-                            earlier == null ? null : reuse.earlierCandidates(earlier)));
-        }
-        Dataset<Row> removedNow = null;
-        if (earlier != null) {
-            // Earlier rows stay unless this run writes the same (image, task, prompt); the key set is
-            // known up front, so this never recomputes the model work. Rows of this task whose image
-            // is gone from the input move to removed.parquet.
-            Dataset<Row> flagged;
-            if (!config.workOnDriver()) {
-                // one prompt for every listed image: one join with the listing says both what this
-                // run replaces (listed, this task and prompt) and what is gone
-                Dataset<Row> present = listing.select(col("path").as("p_path"));
-                flagged = earlier.join(present, earlier.col("image_path").equalTo(present.col("p_path")), "left_outer")
-                        .filter(not(col("p_path").isNotNull().and(thisRunsRows())));
-
-            } else {
-                Dataset<Row> carried = earlier.join(runKeys, earlier.col("image_path").equalTo(runKeys.col("k_path"))
-                        .and(earlier.col("task").equalTo(runKeys.col("k_task")))
-                        .and(earlier.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_anti");
-                // present: listed, or named by a question (which gets its row, an error if unreadable)
-                Dataset<Row> present = listing.select(col("path").as("p_path"))
-                        .union(workTable.select(col("path").as("p_path"))).distinct();
-                flagged = carried.join(present, carried.col("image_path").equalTo(present.col("p_path")), "left_outer");
+            // the rows carried by file key are the earlier rows themselves, left in place; only the
+            // rest is compared with what it replaces
+            counters.rowsDone().add(expectedRows - reuse.replacedRows());
+            table = OutputTable.withChange(reuse.reused().unionByName(fresh),
+                    earlier == null ? null : reuse.earlierCandidates(earlier));
+            if (earlier != null) {
+                split = EarlierRows.byKeys(spark, earlier, reuse, listing, workTable, config);
+                table = table.unionByName(split.kept());
+                removedNow = split.removed();
             }
-            if (!config.attributes().isEmpty()) {
-                // an attribute edited or dropped from the file: its earlier rows are superseded, not kept
-                flagged = flagged.filter(not(col("task").equalTo(lit(Attribute.TASK))
-                        .and(not(col("prompt").isin(config.prompts().toArray())))));
-            }
-            flagged = flagged.withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
-            Column[] base = columns(ResultRow.SCHEMA);
-            table = table.unionByName(flagged.filter(col("_gone").equalTo(false)).select(base)
-                    .withColumn(OutputTable.CHANGE, lit(OutputTable.UNCHANGED)));
-            removedNow = flagged.filter(col("_gone")).drop("_gone", "p_path")
-                    .withColumn(OutputTable.CHANGE, lit(OutputTable.REMOVED))
-                    .withColumn(OutputTable.REMOVED_RUN_ID, lit(config.runId()))
-                    .select(columns(OutputTable.REMOVED_SCHEMA));
         }
         Dataset<Row> finished = OutputTable.withReviews(table, ReviewStore.latestTable(spark, out));
         Path staging = new Path(output, ".staging-" + config.runId());
@@ -198,6 +173,9 @@ public final class CaptionJob {
         }
         describe("moonbatch: move rows of images gone from the input to " + RunExports.REMOVED);
         boolean removedAny = removedNow != null && stageRemoved(fs, output, removedNow, removedStaging);
+        if (split != null) {
+            split.release();
+        }
         if (removedAny) {
             // first: if the driver dies between the two swaps, the next run finds those rows gone again
             // (a duplicate in the history) rather than losing them
@@ -212,7 +190,7 @@ public final class CaptionJob {
 
         long t2 = System.nanoTime();
         Dataset<Row> written = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
-        Dataset<Row> mine = !config.workOnDriver() ? written.filter(thisRunsRows())
+        Dataset<Row> mine = !config.workOnDriver() ? written.filter(EarlierRows.thisRunsRows(config))
                 : written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
                         .and(written.col("task").equalTo(runKeys.col("k_task")))
                         .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
@@ -285,14 +263,6 @@ public final class CaptionJob {
                 Math.round((end - span.last()) / 10.0) / 100.0, Math.round(span.steadyRowsPerSecond() * 1000) / 1000.0);
     }
 
-    /** Rows of this run's task and prompts (one, or one per attribute): with no --questions, every listed image has them. */
-    private Column thisRunsRows() {
-        if (!config.attributes().isEmpty()) {
-            return col("task").equalTo(lit(config.task().name())).and(col("prompt").isin(config.prompts().toArray()));
-        }
-        return col("task").equalTo(lit(config.task().name())).and(col("prompt").eqNullSafe(lit(config.task().prompt())));
-    }
-
     /** Names the Spark jobs that follow, so the Spark UI and history server read as the run's story. */
     private void describe(String what) {
         spark.sparkContext().setJobDescription(what);
@@ -325,15 +295,6 @@ public final class CaptionJob {
         } finally {
             now.unpersist();
         }
-    }
-
-    private static Column[] columns(StructType schema) {
-        String[] names = schema.fieldNames();
-        Column[] cols = new Column[names.length];
-        for (int i = 0; i < names.length; i++) {
-            cols[i] = col(names[i]);
-        }
-        return cols;
     }
 
     /**

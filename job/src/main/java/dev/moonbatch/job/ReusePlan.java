@@ -33,8 +33,9 @@ import static org.apache.spark.sql.functions.when;
  * Which of a run's rows earlier runs already answered, decided on the executors by joining the
  * listing with the earlier rows as Spark tables (the driver never gathers them):
  * <ol>
- * <li>same path, size, modification time and prompt as an earlier row: reused without opening
- *     the file (skipped with {@code --verify-content});</li>
+ * <li>same path, size, modification time and prompt as a row of {@code results.parquet}: carried
+ *     without opening the file (skipped with {@code --verify-content}); only the keys meet the
+ *     listing, and the row itself is written again as it was ({@link EarlierRows});</li>
  * <li>the rest are read and hashed; same content hash and prompt as any earlier row (a touched
  *     file, a copy of a known photo under a new name): reused without the model;</li>
  * <li>what is left goes to the model, partitioned by content hash, so the copies of one new photo
@@ -54,38 +55,49 @@ final class ReusePlan {
             .add("members", DataTypes.createArrayType(DataTypes.StringType, true), true);
     private static final StructType HASHED = WORK.add("sha", DataTypes.StringType, true);
 
-    /** Up to this many files left after the file-key match, their earlier rows are found by broadcasting their keys. */
+    /** Up to this many rows replaced or files hashed, their earlier rows are found by broadcasting their keys. */
     static final long BROADCAST_KEYS_MAX = 500_000;
 
     /**
-     * @param carried   rows of {@code results.parquet} reused by file key: the same row as before,
-     *                  so {@code unchanged} without comparing ({@link ResultRow#SCHEMA})
-     * @param reused    the other rows answered by earlier runs (checkpoints, same content): their
+     * @param reused    the rows answered by earlier runs other than those carried from
+     *                  {@code results.parquet} by file key (checkpoints, same content): their
      *                  {@code change} is still to be derived
      * @param toCompute the images and prompts left for the model
      * @param hashed    the cached hashes of the files not matched by file key (released after the write)
-     * @param fewHashed whether those files are at most {@link #BROADCAST_KEYS_MAX}: then their keys and
-     *                  hashes are broadcast past the earlier rows instead of joining the whole table
+     * @param replaced  the cached keys ({@code r_path}, {@code r_prompt}) of this run's rows that are
+     *                  not carried from {@code results.parquet}: this run writes them anew, so their
+     *                  earlier rows go; every other earlier row of this run's keys is carried as it is
+     * @param replacedRows how many: up to {@link #BROADCAST_KEYS_MAX}, they are broadcast past the
+     *                  earlier rows instead of joining the whole table; every other row of this run is carried
      */
-    record Plan(Dataset<Row> carried, Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed,
-                boolean fewHashed) {
+    record Plan(Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed, Dataset<Row> replaced,
+                long replacedRows, String task) {
         void release() {
             hashed.unpersist();
+            replaced.unpersist();
         }
 
         /**
-         * The rows of {@code earlier} that this run's non-carried rows can replace, for deriving their
+         * The rows of {@code earlier} that this run's non-carried rows replace, for deriving their
          * {@code change}: found by streaming {@code earlier} past a broadcast of those few keys, so a
-         * night of few changes never shuffles the whole earlier table (all of it past
-         * {@link #BROADCAST_KEYS_MAX} keys, where a join is cheaper).
+         * night of few changes never shuffles the whole earlier table.
          */
         Dataset<Row> earlierCandidates(Dataset<Row> earlier) {
-            if (!fewHashed) {
-                return earlier;
-            }
-            Dataset<Row> keys = hashed.select(col("path").as("c_path"), explode(col("prompts")).as("c_prompt"));
-            return earlier.join(broadcast(keys), earlier.col("image_path").equalTo(keys.col("c_path"))
-                    .and(earlier.col("prompt").eqNullSafe(keys.col("c_prompt"))), "left_semi");
+            return earlier.join(keys(), replacedKey(earlier), "left_semi");
+        }
+
+        /** {@code earlier} without the rows this run replaces: the carried rows and every other task's, unshuffled. */
+        Dataset<Row> notReplaced(Dataset<Row> earlier) {
+            return earlier.join(keys(), replacedKey(earlier), "left_anti");
+        }
+
+        private Dataset<Row> keys() {
+            return replacedRows <= BROADCAST_KEYS_MAX ? broadcast(replaced) : replaced;
+        }
+
+        private Column replacedKey(Dataset<Row> earlier) {
+            return earlier.col("task").equalTo(lit(task)).and(earlier.col("image_path").equalTo(replaced.col("r_path")))
+                    .and(earlier.col("prompt").eqNullSafe(replaced.col("r_prompt")));
         }
     }
 
@@ -140,20 +152,23 @@ final class ReusePlan {
         Dataset<Row> prior = earlierRows.rows();
         Dataset<Row> asked = work.select(col("path"), explode(col("prompts")).as("prompt"), col("size"), col("mtime"),
                 col("members"));
-        Dataset<Row> carried = null;
         Dataset<Row> reused = null;
-        Dataset<Row> rest = asked;
+        Dataset<Row> notCarried = asked;
         if (!config.verifyContent()) {
-            Dataset<Row> byFile = earlierRows.fromCheckpoints() ? prior.dropDuplicates("p_path", "p_prompt", "p_size", "p_mtime")
-                    : prior;
-            Dataset<Row> joined = asked.join(byFile, asked.col("path").equalTo(byFile.col("p_path"))
-                    .and(asked.col("prompt").eqNullSafe(byFile.col("p_prompt")))
-                    .and(asked.col("size").equalTo(byFile.col("p_size")))
-                    .and(asked.col("mtime").equalTo(byFile.col("p_mtime")))
-                    .and(asked.col("mtime").gt(0)), "left_outer"); // 0: a store that keeps no times
-            Dataset<Row> matchedFile = joined.filter(col("p_path").isNotNull());
-            carried = rows(matchedFile.filter(col("p_from_results")), config, model);
-            reused = rows(matchedFile.filter(not(col("p_from_results"))), config, model);
+            // carried: same path, prompt, size and time as a row of results.parquet; only the keys
+            // travel through this join, the rows themselves stay where they are (Plan#notReplaced)
+            Dataset<Row> fromResults = prior.filter(col("p_from_results")).select("p_path", "p_prompt", "p_size", "p_mtime");
+            notCarried = asked.join(fromResults, sameFile(asked, fromResults), "left_anti");
+        }
+        Dataset<Row> replaced = notCarried.select(col("path").as("r_path"), col("prompt").as("r_prompt"))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        long replacedRows = replaced.count();
+        Dataset<Row> rest = notCarried;
+        if (!config.verifyContent() && earlierRows.fromCheckpoints()) {
+            Dataset<Row> checkpointed = prior.filter(not(col("p_from_results")))
+                    .dropDuplicates("p_path", "p_prompt", "p_size", "p_mtime");
+            Dataset<Row> joined = notCarried.join(checkpointed, sameFile(notCarried, checkpointed), "left_outer");
+            reused = rows(joined.filter(col("p_path").isNotNull()), config, model);
             rest = joined.filter(col("p_path").isNull()).select("path", "prompt", "size", "mtime", "members");
         }
         JavaRDD<Row> hashedRows = rest.groupBy("path", "size", "mtime", "members").agg(prompts().as("prompts"))
@@ -175,10 +190,16 @@ final class ReusePlan {
                 .repartition(partitions, col("sha"))
                 .javaRDD().map(r -> new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(5)), r.getLong(1),
                         r.getLong(2), r.isNullAt(3) ? null : new ArrayList<>(r.<String>getList(3))));
-        if (carried == null) {
-            carried = spark.createDataFrame(List.of(), ResultRow.SCHEMA);
-        }
-        return new Plan(counted(carried, counters), counted(reused, counters), toCompute, hashed, fewHashed);
+        return new Plan(counted(reused, counters), toCompute, hashed, replaced, replacedRows, config.task().name());
+    }
+
+    /** Same path, prompt, size and modification time (a time of 0: a store that keeps none, never the same). */
+    private static Column sameFile(Dataset<Row> asked, Dataset<Row> earlier) {
+        return asked.col("path").equalTo(earlier.col("p_path"))
+                .and(asked.col("prompt").eqNullSafe(earlier.col("p_prompt")))
+                .and(asked.col("size").equalTo(earlier.col("p_size")))
+                .and(asked.col("mtime").equalTo(earlier.col("p_mtime")))
+                .and(asked.col("mtime").gt(0));
     }
 
     private static Dataset<Row> counted(Dataset<Row> rows, RunCounters counters) {
