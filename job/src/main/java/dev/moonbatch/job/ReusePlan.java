@@ -64,17 +64,18 @@ final class ReusePlan {
      *                  {@code change} is still to be derived
      * @param toCompute the images and prompts left for the model
      * @param hashed    the cached hashes of the files not matched by file key (released after the write)
-     * @param replaced  the cached keys ({@code r_path}, {@code r_prompt}) of this run's rows that are
+     * @param notCarried the cached work rows not carried (released after the write)
+     * @param replaced  the keys ({@code r_path}, {@code r_prompt}) of this run's rows that are
      *                  not carried from {@code results.parquet}: this run writes them anew, so their
      *                  earlier rows go; every other earlier row of this run's keys is carried as it is
      * @param replacedRows how many: up to {@link #BROADCAST_KEYS_MAX}, they are broadcast past the
      *                  earlier rows instead of joining the whole table; every other row of this run is carried
      */
-    record Plan(Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed, Dataset<Row> replaced,
-                long replacedRows, String task) {
+    record Plan(Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed, Dataset<Row> notCarried,
+                Dataset<Row> replaced, long replacedRows, String task) {
         void release() {
             hashed.unpersist();
-            replaced.unpersist();
+            notCarried.unpersist();
         }
 
         /**
@@ -160,9 +161,10 @@ final class ReusePlan {
             Dataset<Row> fromResults = prior.filter(col("p_from_results")).select("p_path", "p_prompt", "p_size", "p_mtime");
             notCarried = asked.join(fromResults, sameFile(asked, fromResults), "left_anti");
         }
-        Dataset<Row> replaced = notCarried.select(col("path").as("r_path"), col("prompt").as("r_prompt"))
-                .persist(StorageLevel.MEMORY_AND_DISK());
-        long replacedRows = replaced.count();
+        // cached: it gives both the keys this run replaces and the files still to hash
+        notCarried = notCarried.persist(StorageLevel.MEMORY_AND_DISK());
+        long replacedRows = notCarried.count();
+        Dataset<Row> replaced = notCarried.select(col("path").as("r_path"), col("prompt").as("r_prompt"));
         Dataset<Row> rest = notCarried;
         if (!config.verifyContent() && earlierRows.fromCheckpoints()) {
             Dataset<Row> checkpointed = prior.filter(not(col("p_from_results")))
@@ -190,7 +192,7 @@ final class ReusePlan {
                 .repartition(partitions, col("sha"))
                 .javaRDD().map(r -> new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(5)), r.getLong(1),
                         r.getLong(2), r.isNullAt(3) ? null : new ArrayList<>(r.<String>getList(3))));
-        return new Plan(counted(reused, counters), toCompute, hashed, replaced, replacedRows, config.task().name());
+        return new Plan(counted(reused, counters), toCompute, hashed, notCarried, replaced, replacedRows, config.task().name());
     }
 
     /** Same path, prompt, size and modification time (a time of 0: a store that keeps none, never the same). */
