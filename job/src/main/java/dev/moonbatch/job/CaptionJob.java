@@ -150,7 +150,7 @@ public final class CaptionJob {
             table = OutputTable.withChange(reuse.reused().unionByName(fresh),
                     earlier == null ? null : reuse.earlierCandidates(earlier));
             if (earlier != null) {
-                split = EarlierRows.byKeys(spark, earlier, reuse, listing, workTable, config);
+                split = EarlierRows.byKeys(earlier, reuse, listing, workTable, config);
                 table = table.unionByName(split.kept());
                 removedNow = split.removed();
             }

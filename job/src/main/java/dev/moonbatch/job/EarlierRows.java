@@ -3,7 +3,6 @@ package dev.moonbatch.job;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 
@@ -41,8 +40,8 @@ final class EarlierRows {
      * the few images gone (both broadcast on a night of few changes), so the carried rows, nearly
      * all of a nightly table, are never shuffled; only the paths meet the listing in a join.
      */
-    static Split byKeys(SparkSession spark, Dataset<Row> earlier, ReusePlan.Plan plan, Dataset<Row> listing,
-                        Dataset<Row> workTable, JobConfig config) {
+    static Split byKeys(Dataset<Row> earlier, ReusePlan.Plan plan, Dataset<Row> listing, Dataset<Row> workTable,
+                        JobConfig config) {
         Dataset<Row> present = present(listing, workTable, config);
         Dataset<Row> gone = earlier.filter(col("task").equalTo(lit(config.task().name())))
                 .select(col("image_path").as("g_path"))

@@ -64,15 +64,14 @@ final class ReusePlan {
      *                  {@code change} is still to be derived
      * @param toCompute the images and prompts left for the model
      * @param hashed    the cached hashes of the files not matched by file key (released after the write)
-     * @param notCarried the cached work rows not carried (released after the write)
-     * @param replaced  the keys ({@code r_path}, {@code r_prompt}) of this run's rows that are
-     *                  not carried from {@code results.parquet}: this run writes them anew, so their
-     *                  earlier rows go; every other earlier row of this run's keys is carried as it is
-     * @param replacedRows how many: up to {@link #BROADCAST_KEYS_MAX}, they are broadcast past the
-     *                  earlier rows instead of joining the whole table; every other row of this run is carried
+     * @param notCarried the cached work rows (path, prompt, …) not carried from {@code results.parquet}:
+     *                  this run writes them anew, so their earlier rows go; every other earlier row
+     *                  of this run's keys is carried as it is (released after the write)
+     * @param replacedRows how many: up to {@link #BROADCAST_KEYS_MAX}, their keys are broadcast past
+     *                  the earlier rows instead of joining the whole table
      */
     record Plan(Dataset<Row> reused, JavaRDD<WorkItem> toCompute, Dataset<Row> hashed, Dataset<Row> notCarried,
-                Dataset<Row> replaced, long replacedRows, String task) {
+                long replacedRows, String task) {
         void release() {
             hashed.unpersist();
             notCarried.unpersist();
@@ -92,13 +91,15 @@ final class ReusePlan {
             return earlier.join(keys(), replacedKey(earlier), "left_anti");
         }
 
+        /** The keys ({@code r_path}, {@code r_prompt}) of the rows this run writes anew. */
         private Dataset<Row> keys() {
+            Dataset<Row> replaced = notCarried.select(col("path").as("r_path"), col("prompt").as("r_prompt"));
             return replacedRows <= BROADCAST_KEYS_MAX ? broadcast(replaced) : replaced;
         }
 
         private Column replacedKey(Dataset<Row> earlier) {
-            return earlier.col("task").equalTo(lit(task)).and(earlier.col("image_path").equalTo(replaced.col("r_path")))
-                    .and(earlier.col("prompt").eqNullSafe(replaced.col("r_prompt")));
+            return earlier.col("task").equalTo(lit(task)).and(earlier.col("image_path").equalTo(col("r_path")))
+                    .and(earlier.col("prompt").eqNullSafe(col("r_prompt")));
         }
     }
 
@@ -164,7 +165,6 @@ final class ReusePlan {
         // cached: it gives both the keys this run replaces and the files still to hash
         notCarried = notCarried.persist(StorageLevel.MEMORY_AND_DISK());
         long replacedRows = notCarried.count();
-        Dataset<Row> replaced = notCarried.select(col("path").as("r_path"), col("prompt").as("r_prompt"));
         Dataset<Row> rest = notCarried;
         if (!config.verifyContent() && earlierRows.fromCheckpoints()) {
             Dataset<Row> checkpointed = prior.filter(not(col("p_from_results")))
@@ -192,7 +192,7 @@ final class ReusePlan {
                 .repartition(partitions, col("sha"))
                 .javaRDD().map(r -> new WorkItem(r.getString(0), new ArrayList<>(r.<String>getList(5)), r.getLong(1),
                         r.getLong(2), r.isNullAt(3) ? null : new ArrayList<>(r.<String>getList(3))));
-        return new Plan(counted(reused, counters), toCompute, hashed, notCarried, replaced, replacedRows, config.task().name());
+        return new Plan(counted(reused, counters), toCompute, hashed, notCarried, replacedRows, config.task().name());
     }
 
     /** Same path, prompt, size and modification time (a time of 0: a store that keeps none, never the same). */
