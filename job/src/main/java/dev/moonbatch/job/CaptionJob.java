@@ -46,15 +46,16 @@ import static org.apache.spark.sql.functions.regexp_extract;
  * <li>spread what is left over partitions; each partition computes its rows with the executor's
  *     shared model, checkpointing every batch;</li>
  * <li>write the new results, plus the earlier rows this run does not replace (carried ones, other
- *     tasks or prompts: {@link EarlierRows}), to a staging Parquet through Spark's commit protocol,
- *     then swap it in for {@code results.parquet};</li>
+ *     tasks or prompts: {@link EarlierRows}): to a staging Parquet through Spark's commit protocol,
+ *     then swapped in for {@code results.parquet}; or, into a Delta table, merge only the rows that
+ *     differ from what it holds ({@link ResultsTable});</li>
  * <li>read that Parquet back (never recomputing model work) into the one-file review CSV, and
  *     write {@code summary.json}.</li>
  * </ol>
  */
 public final class CaptionJob {
     private static final Logger LOG = LoggerFactory.getLogger(CaptionJob.class);
-    public static final String PARQUET = "results.parquet";
+    public static final String PARQUET = ResultsTable.PARQUET_DIR;
     public static final String CSV = RunExports.RESULTS_CSV;
     private static final ObjectMapper JSON = new ObjectMapper();
     public static final String SUMMARY = "summary.json";
@@ -75,7 +76,7 @@ public final class CaptionJob {
         Path output = qualify(config.output(), hadoopConf);
         FileSystem fs = output.getFileSystem(hadoopConf);
         String out = output.toString();
-        Path results = new Path(output, PARQUET);
+        Path results = ResultsTable.path(output, config.tableFormat());
 
         describe("moonbatch: list the image files under " + config.input());
         Dataset<Row> listing = ListingTable.list(spark, config.input()).persist(StorageLevel.MEMORY_AND_DISK());
@@ -100,7 +101,7 @@ public final class CaptionJob {
         }
         Dataset<Row> runKeys = workTable.select(col("path").as("k_path"), lit(config.task().name()).as("k_task"),
                 explode(col("prompts")).as("k_prompt"));
-        Dataset<Row> earlier = fs.exists(results) ? spark.read().schema(OutputTable.SCHEMA).parquet(results.toString()) : null;
+        Dataset<Row> earlier = ResultsTable.read(spark, output);
         describe(String.format(Locale.ROOT, "moonbatch: look for earlier results of %,d listed files", images));
         ReusePlan.Prior prior = config.resume() ? ReusePlan.prior(earlier, Checkpoints.table(spark, out), config) : null;
         stages.put("list", seconds(t0));
@@ -133,55 +134,70 @@ public final class CaptionJob {
         }
         JavaRDD<Row> rows = toCompute.mapPartitions(new PartitionCaptioner(shipped, shippedConf, counters));
         Dataset<Row> fresh = spark.createDataFrame(rows, ResultRow.SCHEMA);
-        Dataset<Row> table;
+        Dataset<Row> written;
         Dataset<Row> removedNow = null;
         EarlierRows.Split split = null;
         if (reuse == null) {
-            table = OutputTable.withChange(fresh, earlier);
+            written = OutputTable.withChange(fresh, earlier);
             if (earlier != null) {
                 split = EarlierRows.byJoin(earlier, listing, workTable, runKeys, config);
-                table = table.unionByName(split.kept());
                 removedNow = split.removed();
             }
         } else {
             // the rows carried by file key are the earlier rows themselves, left in place; only the
             // rest is compared with what it replaces
             counters.rowsDone().add(expectedRows - reuse.replacedRows());
-            table = OutputTable.withChange(reuse.reused().unionByName(fresh),
+            written = OutputTable.withChange(reuse.reused().unionByName(fresh),
                     earlier == null ? null : reuse.earlierCandidates(earlier));
             if (earlier != null) {
                 split = EarlierRows.byKeys(earlier, reuse, listing, workTable, config);
-                table = table.unionByName(split.kept());
                 removedNow = split.removed();
             }
         }
-        Dataset<Row> finished = OutputTable.withReviews(table, ReviewStore.latestTable(spark, out));
-        Path staging = new Path(output, ".staging-" + config.runId());
+        Dataset<Row> reviews = ReviewStore.latestTable(spark, out);
         Path removedStaging = new Path(output, ".staging-removed-" + config.runId());
         ProgressListener progress = ProgressListener.of(expectedRows, counters);
         spark.sparkContext().addSparkListener(progress);
+        boolean removedAny;
         try {
+            // first: if the driver dies between this and the results' write, the next run finds those
+            // rows gone again (a duplicate in the history) rather than losing them
+            describe("moonbatch: move rows of images gone from the input to " + RunExports.REMOVED);
+            removedAny = removedNow != null && stageRemoved(fs, output, removedNow, removedStaging);
+            if (removedAny) {
+                HadoopFiles.swap(fs, removedStaging, new Path(output, RunExports.REMOVED));
+            }
             describe(String.format(Locale.ROOT, "moonbatch: %s %,d images (%,d rows) with %s, reusing unchanged ones",
                     config.task().name(), workImages, expectedRows, modelName()));
-            finished.write().mode(SaveMode.Overwrite).parquet(staging.toString());
+            if (split != null && split.carried() != null && config.tableFormat() == ResultsTable.Format.DELTA
+                    && ResultsTable.stored(fs, output) == ResultsTable.Format.DELTA) {
+                // a Delta table takes the night's changes alone: the rows written anew, the carried
+                // rows whose change or review columns move on, and the rows that leave
+                Dataset<Row> upserts = OutputTable.withReviews(written, reviews)
+                        .unionByName(OutputTable.restamped(split.carried(), lit(OutputTable.UNCHANGED), reviews))
+                        .persist(StorageLevel.MEMORY_AND_DISK());
+                try {
+                    upserts.count(); // the model runs here, once
+                    ResultsTable.merge(spark, output, upserts, split.leaving() == null
+                            ? spark.createDataFrame(List.of(), OutputTable.SCHEMA) : split.leaving());
+                } finally {
+                    upserts.unpersist();
+                }
+            } else {
+                Dataset<Row> table = split == null ? written : written.unionByName(split.kept());
+                ResultsTable.replace(spark, output, config.tableFormat(), OutputTable.withReviews(table, reviews),
+                        config.runId());
+            }
         } finally {
             progress.stop();
             spark.sparkContext().removeSparkListener(progress);
             if (reuse != null) {
                 reuse.release();
             }
+            if (split != null) {
+                split.release();
+            }
         }
-        describe("moonbatch: move rows of images gone from the input to " + RunExports.REMOVED);
-        boolean removedAny = removedNow != null && stageRemoved(fs, output, removedNow, removedStaging);
-        if (split != null) {
-            split.release();
-        }
-        if (removedAny) {
-            // first: if the driver dies between the two swaps, the next run finds those rows gone again
-            // (a duplicate in the history) rather than losing them
-            HadoopFiles.swap(fs, removedStaging, new Path(output, RunExports.REMOVED));
-        }
-        HadoopFiles.swap(fs, staging, results);
         for (var stale : fs.globStatus(new Path(output, ".staging-*"))) {
             fs.delete(stale.getPath(), true); // left by runs that died before their swap
         }
@@ -189,11 +205,11 @@ public final class CaptionJob {
         stages.put("process", seconds(t1));
 
         long t2 = System.nanoTime();
-        Dataset<Row> written = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
-        Dataset<Row> mine = !config.workOnDriver() ? written.filter(EarlierRows.thisRunsRows(config))
-                : written.join(runKeys, written.col("image_path").equalTo(runKeys.col("k_path"))
-                        .and(written.col("task").equalTo(runKeys.col("k_task")))
-                        .and(written.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
+        Dataset<Row> now = ResultsTable.read(spark, output);
+        Dataset<Row> mine = !config.workOnDriver() ? now.filter(EarlierRows.thisRunsRows(config))
+                : now.join(runKeys, now.col("image_path").equalTo(runKeys.col("k_path"))
+                        .and(now.col("task").equalTo(runKeys.col("k_task")))
+                        .and(now.col("prompt").eqNullSafe(runKeys.col("k_prompt"))), "left_semi");
         // every count of the summary from one aggregation over this run's rows
         describe("moonbatch: count this run's rows for summary.json");
         List<Row> counts = mine.groupBy(col(OutputTable.CHANGE), regexp_extract(col("error"), "^([A-Z_]+)", 1).as("kind"),

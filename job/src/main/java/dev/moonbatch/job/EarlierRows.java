@@ -20,11 +20,16 @@ import static org.apache.spark.sql.functions.not;
 final class EarlierRows {
     /**
      * @param kept    earlier rows that stay, in {@link OutputTable} order up to {@code change}
+     * @param carried the same rows as the table holds them (every {@link OutputTable#SCHEMA} column), or
+     *                null ({@link #byJoin})
      * @param removed earlier rows of images gone from the input, with their review columns, in
      *                {@link OutputTable#REMOVED_SCHEMA}; null when none
+     * @param leaving the keys (image_path, task, prompt) of the earlier rows that leave the table: the
+     *                removed ones and those of attributes edited or dropped; null when none or ({@link #byJoin})
      * @param cached  what was cached to derive them (released after the write), or null
      */
-    record Split(Dataset<Row> kept, Dataset<Row> removed, Dataset<Row> cached) {
+    record Split(Dataset<Row> kept, Dataset<Row> carried, Dataset<Row> removed, Dataset<Row> leaving,
+                 Dataset<Row> cached) {
         void release() {
             if (cached != null) {
                 cached.unpersist();
@@ -54,7 +59,13 @@ final class EarlierRows {
                 : notReplaced.join(g, isGone(notReplaced, g, config), "left_anti");
         Dataset<Row> removed = goneImages == 0 ? null
                 : removed(superseding(earlier.join(g, isGone(earlier, g, config), "left_semi"), config), config);
-        return new Split(unchanged(superseding(kept, config)), removed, gone);
+        Dataset<Row> carried = superseding(kept, config);
+        Dataset<Row> leaving = removed == null ? null : keys(removed);
+        if (!config.attributes().isEmpty()) {
+            Dataset<Row> superseded = keys(notReplaced.filter(isSuperseded(config)));
+            leaving = leaving == null ? superseded : leaving.unionByName(superseded);
+        }
+        return new Split(unchanged(carried), carried, removed, leaving, gone);
     }
 
     /**
@@ -80,7 +91,7 @@ final class EarlierRows {
         flagged = superseding(flagged, config)
                 .withColumn("_gone", col("task").equalTo(lit(config.task().name())).and(col("p_path").isNull()));
         Dataset<Row> kept = unchanged(flagged.filter(col("_gone").equalTo(false)));
-        return new Split(kept, removed(flagged.filter(col("_gone")), config), null);
+        return new Split(kept, null, removed(flagged.filter(col("_gone")), config), null, null);
     }
 
     /** Rows of this run's task and prompts (one, or one per attribute): with no --questions, every listed image has them. */
@@ -112,10 +123,15 @@ final class EarlierRows {
 
     /** An attribute edited or dropped from the file: its earlier rows are superseded, not kept. */
     private static Dataset<Row> superseding(Dataset<Row> rows, JobConfig config) {
-        if (config.attributes().isEmpty()) {
-            return rows;
-        }
-        return rows.filter(not(col("task").equalTo(lit(Attribute.TASK)).and(not(col("prompt").isin(config.prompts().toArray())))));
+        return config.attributes().isEmpty() ? rows : rows.filter(not(isSuperseded(config)));
+    }
+
+    private static Column isSuperseded(JobConfig config) {
+        return col("task").equalTo(lit(Attribute.TASK)).and(not(col("prompt").isin(config.prompts().toArray())));
+    }
+
+    private static Dataset<Row> keys(Dataset<Row> rows) {
+        return rows.select(col("image_path"), col("task"), col("prompt"));
     }
 
     private static Dataset<Row> unchanged(Dataset<Row> rows) {

@@ -28,17 +28,20 @@ import java.util.stream.Collectors;
  * @param budget           threads per inference, inference slots per executor, prefetch (set once Spark is up)
  * @param attributes       the {@code --attributes} fields asked of every image (task {@link Attribute#TASK}); empty for none
  * @param products         {@code --group-by folder} / {@code --products FILE}: one row per product; null for one row per image
+ * @param tableFormat      how the results are stored: a Parquet folder rewritten each night, or a Delta table merged
  */
 public record JobConfig(String input, String output, String model, String modelFingerprint, String master,
                         int batchSize, int maxNewTokens, int partitions,
                         long maxPixels, long maxFileBytes, Task task, String questionsFile,
                         GenerationOverrides search, RuntimeOptions runtime,
                         boolean resume, boolean verifyContent, long fullExportsMaxRows, String runId,
-                        ThreadBudget budget, List<Attribute> attributes, Products products)
+                        ThreadBudget budget, List<Attribute> attributes, Products products,
+                        ResultsTable.Format tableFormat)
         implements Serializable {
 
     public JobConfig {
         attributes = attributes == null ? List.of() : List.copyOf(attributes);
+        tableFormat = tableFormat == null ? ResultsTable.Format.PARQUET : tableFormat;
         budget = budget == null ? ThreadBudget.derive(Math.max(1, runtime.intraOpThreads()), 1, runtime.intraOpThreads(), false)
                 : budget;
     }
@@ -58,20 +61,20 @@ public record JobConfig(String input, String output, String model, String modelF
     public JobConfig withOutput(String qualifiedOutput) {
         return new JobConfig(input, qualifiedOutput, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
                 maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, fullExportsMaxRows, runId,
-                budget, attributes, products);
+                budget, attributes, products, tableFormat);
     }
 
     public JobConfig withRuntime(RuntimeOptions newRuntime) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
                 maxPixels, maxFileBytes, task, questionsFile, search, newRuntime, resume, verifyContent, fullExportsMaxRows, runId,
-                budget, attributes, products);
+                budget, attributes, products, tableFormat);
     }
 
     /** The same run with this executor thread budget (threads per inference, inference slots, prefetch). */
     public JobConfig withBudget(ThreadBudget newBudget) {
         return new JobConfig(input, output, model, modelFingerprint, master, batchSize, maxNewTokens, partitions,
                 maxPixels, maxFileBytes, task, questionsFile, search, runtime, resume, verifyContent, fullExportsMaxRows, runId,
-                newBudget, attributes, products);
+                newBudget, attributes, products, tableFormat);
     }
 
     /** Whether the work is built on the driver (--questions joins its CSV there, products are grouped there). */

@@ -121,6 +121,13 @@ public final class MoonbatchCli implements Callable<Integer> {
                     + "results.csv is not written: query results.parquet instead (default ${DEFAULT-VALUE}).")
     long fullExportsMaxRows;
 
+    @Option(names = "--table-format", defaultValue = "parquet",
+            description = "How the results are stored: parquet (OUTPUT/results.parquet, rewritten whole each night; "
+                    + "any Parquet reader) or delta (OUTPUT/results.delta, a Delta Lake table: a night writes only "
+                    + "the rows that changed, and earlier nights stay queryable; readers need Delta). A run in "
+                    + "the other format converts the output (default ${DEFAULT-VALUE}).")
+    String tableFormat;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -249,6 +256,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         if (fullExportsMaxRows < 0) {
             throw new IllegalArgumentException("--full-exports-max-rows: expected a number >= 0 but got " + fullExportsMaxRows);
         }
+        ResultsTable.Format format = ResultsTable.Format.parse(tableFormat);
         TaskOptions asked = new TaskOptions(task, mode, prompt);
         asked.validate();
         if (master != null && !master.matches("(local(\\[(\\*|\\d+)(,\\d+)?])?|local-cluster\\[.+]|spark://.+|yarn|k8s://.+|mesos://.+)")) {
@@ -269,7 +277,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         return new JobConfig(input, output, bundle.dir().toString(), ModelFingerprint.of(bundle, runtime), master,
                 batchSize, tokens, partitions, modelOptions.maxPixels(), MAX_FILE_BYTES,
                 resolved, questions, search, runtime, resume, verifyContent, fullExportsMaxRows, newRunId(), null, fields,
-                products(bundle));
+                products(bundle), format);
     }
 
     /**
@@ -412,9 +420,18 @@ public final class MoonbatchCli implements Callable<Integer> {
         return c.withRuntime(c.runtime().withIntraOpThreads(budget.threads())).withBudget(budget);
     }
 
+    /** The table the run wrote (summary.json's {@code parquet} names it, in either format). */
+    private static org.apache.spark.sql.Dataset<Row> results(SparkSession spark, RunSummary s) {
+        try {
+            return ResultsTable.read(spark, new org.apache.hadoop.fs.Path(s.parquet()).getParent());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** One of this run's inference errors, shortened, for the message of exit code 3. */
     private static String firstInferenceError(SparkSession spark, RunSummary s) {
-        List<Row> one = spark.read().parquet(s.parquet())
+        List<Row> one = results(spark, s)
                 .filter(org.apache.spark.sql.functions.col("run_id").equalTo(s.runId())
                         .and(org.apache.spark.sql.functions.col("error").startsWith(PartitionCaptioner.INFERENCE_FAILED)))
                 .select("error").limit(1).collectAsList();
@@ -432,7 +449,7 @@ public final class MoonbatchCli implements Callable<Integer> {
         out.println("  parquet: " + s.parquet());
         out.println("  csv:     " + (s.csv() != null ? s.csv()
                 : "(not written: more rows than --full-exports-max-rows; results.parquet has them all)"));
-        List<Row> sample = spark.read().parquet(s.parquet()).orderBy("image_path").limit(5).collectAsList();
+        List<Row> sample = results(spark, s).orderBy("image_path").limit(5).collectAsList();
         for (Row r : sample) {
             String path = r.getString(0);
             String name = path.substring(path.lastIndexOf('/') + 1);

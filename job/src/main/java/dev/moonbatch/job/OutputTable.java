@@ -9,9 +9,12 @@ import org.apache.spark.sql.types.StructType;
 import java.util.Arrays;
 import java.util.List;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.when;
 
 /**
@@ -87,13 +90,13 @@ final class OutputTable {
     }
 
     /**
-     * Rows with {@code change} (and any other columns) given their review columns from the review
-     * store's latest decision per image and prompt: the decision where the image's content is the
-     * one reviewed, {@code stale} where it changed since; {@code final_text} is the reviewed text
-     * where approved or edited, else the model's text.
+     * Rows with {@code change} given their review columns from the review store's latest decision
+     * per image and prompt: the decision where the image's content is the one reviewed,
+     * {@code stale} where it changed since; {@code final_text} is the reviewed text where approved or
+     * edited, else the model's text. Returns {@link #SCHEMA}'s columns, then the {@code keep} ones.
      */
-    static Dataset<Row> withReviews(Dataset<Row> rows, Dataset<Row> latestReviews) {
-        Dataset<Row> base = rows.select(baseColumns(rows));
+    static Dataset<Row> withReviews(Dataset<Row> rows, Dataset<Row> latestReviews, String... keep) {
+        Dataset<Row> base = rows.select(baseColumns(rows, keep));
         Dataset<Row> b = base.alias("b");
         Dataset<Row> r = latestReviews.alias("r");
         Column key = col("b.image_path").equalTo(col("r.image_path"))
@@ -106,7 +109,7 @@ final class OutputTable {
                 .withColumn("_reviewed", col("r.reviewed_text"));
         Column finalText = when(col("_status").isin(ReviewStore.APPROVED, ReviewStore.EDITED), col("_reviewed"))
                 .otherwise(col("b.text"));
-        Column[] out = new Column[SCHEMA.size()];
+        Column[] out = new Column[SCHEMA.size() + keep.length];
         int n = ResultRow.SCHEMA.size();
         for (int i = 0; i < n; i++) {
             out[i] = col("b." + ResultRow.SCHEMA.fieldNames()[i]);
@@ -115,15 +118,41 @@ final class OutputTable {
         out[n + 1] = col("_status").as(REVIEW_STATUS);
         out[n + 2] = col("_reviewed").as(REVIEWED_TEXT);
         out[n + 3] = finalText.as(FINAL_TEXT);
+        for (int i = 0; i < keep.length; i++) {
+            out[SCHEMA.size() + i] = col("b." + keep[i]);
+        }
         return joined.select(out);
     }
 
-    private static Column[] baseColumns(Dataset<Row> rows) {
-        Column[] columns = new Column[ResultRow.SCHEMA.size() + 1];
-        for (int i = 0; i < ResultRow.SCHEMA.size(); i++) {
+    /**
+     * Of {@code stored} rows (whole {@link #SCHEMA} rows as the table holds them), given tonight's
+     * {@code change}, those whose derived columns (change, review status, reviewed and final text)
+     * now differ from what the table holds, with the new values: what a merge must rewrite of the
+     * rows it otherwise leaves alone. Only rows whose change differs or that have a review are looked
+     * at, so a night of few changes and reviews yields few rows.
+     */
+    static Dataset<Row> restamped(Dataset<Row> stored, Column change, Dataset<Row> latestReviews) {
+        Dataset<Row> reviewed = latestReviews.select(col("image_path").as("_r_path"),
+                coalesce(col("prompt"), lit("")).as("_r_prompt")).distinct();
+        Column[] derived = {col(CHANGE), col(REVIEW_STATUS), col(REVIEWED_TEXT), col(FINAL_TEXT)};
+        Dataset<Row> candidates = stored.withColumn("_was", struct(derived)).withColumn(CHANGE, change)
+                .join(broadcast(reviewed), col("image_path").equalTo(col("_r_path"))
+                        .and(coalesce(col("prompt"), lit("")).equalTo(col("_r_prompt"))), "left_outer")
+                .filter(not(col(CHANGE).eqNullSafe(col("_was." + CHANGE))).or(col("_r_path").isNotNull()));
+        return withReviews(candidates, latestReviews, "_was")
+                .filter(not(struct(derived).eqNullSafe(col("_was")))).drop("_was");
+    }
+
+    private static Column[] baseColumns(Dataset<Row> rows, String... keep) {
+        int n = ResultRow.SCHEMA.size();
+        Column[] columns = new Column[n + 1 + keep.length];
+        for (int i = 0; i < n; i++) {
             columns[i] = rows.col(ResultRow.SCHEMA.fieldNames()[i]);
         }
-        columns[columns.length - 1] = rows.col(CHANGE);
+        columns[n] = rows.col(CHANGE);
+        for (int i = 0; i < keep.length; i++) {
+            columns[n + 1 + i] = rows.col(keep[i]);
+        }
         return columns;
     }
 }

@@ -88,10 +88,10 @@ final class ReviewCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--apply: no such file: " + apply);
             }
             entries = ReviewedCsv.read(file); // first: a malformed file is refused before anything else runs
-            results = new Path(output, CaptionJob.PARQUET);
-            if (!results.getFileSystem(new Configuration()).exists(results)) {
-                throw new IllegalArgumentException("--output: no " + CaptionJob.PARQUET + " in " + output
-                        + " (run the job into it first)");
+            results = new Path(output);
+            if (ResultsTable.stored(results.getFileSystem(new Configuration()), results) == null) {
+                throw new IllegalArgumentException("--output: no " + ResultsTable.PARQUET_DIR + " or "
+                        + ResultsTable.DELTA_DIR + " in " + output + " (run the job into it first)");
             }
         } catch (IllegalArgumentException e) {
             err.println("moonbatch: " + e.getMessage());
@@ -176,12 +176,13 @@ final class ReviewCommand implements Callable<Integer> {
     }
 
     /** The results' (content_sha256, text) by image and prompt, for the images the file names. */
-    private static Map<String, String[]> currentRows(SparkSession spark, Path output, List<ReviewedCsv.Entry> entries) {
+    private static Map<String, String[]> currentRows(SparkSession spark, Path output, List<ReviewedCsv.Entry> entries)
+            throws IOException {
         Set<String> paths = new HashSet<>();
         entries.forEach(e -> paths.add(e.imagePath()));
         List<Row> keys = paths.stream().map(p -> RowFactory.create(p)).toList();
         Dataset<Row> wanted = spark.createDataFrame(keys, new StructType().add("w_path", DataTypes.StringType));
-        Dataset<Row> results = spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, CaptionJob.PARQUET).toString());
+        Dataset<Row> results = ResultsTable.read(spark, output);
         Map<String, String[]> current = new HashMap<>();
         results.join(wanted, results.col("image_path").equalTo(wanted.col("w_path")), "left_semi")
                 .select(col("image_path"), col("prompt"), col("content_sha256"), col("text"))
@@ -191,16 +192,23 @@ final class ReviewCommand implements Callable<Integer> {
         return current;
     }
 
-    /** results.parquet again with its review columns from the store; then the CSVs and page. */
+    /**
+     * The results again with their review columns from the store (a Parquet table rewritten, a Delta
+     * table given the reviewed rows alone); then the CSVs and page.
+     */
     private static void rewriteResults(SparkSession spark, Path output) throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         FileSystem fs = output.getFileSystem(conf);
-        Path results = new Path(output, CaptionJob.PARQUET);
-        Path staging = new Path(output, ".staging-review-" + UUID.randomUUID());
-        Dataset<Row> rows = spark.read().schema(OutputTable.SCHEMA).parquet(results.toString());
-        OutputTable.withReviews(rows, ReviewStore.latestTable(spark, output.toString()))
-                .write().mode(SaveMode.Overwrite).parquet(staging.toString());
-        HadoopFiles.swap(fs, staging, results);
+        Dataset<Row> rows = ResultsTable.read(spark, output);
+        Dataset<Row> reviews = ReviewStore.latestTable(spark, output.toString());
+        ResultsTable.Format format = ResultsTable.stored(fs, output);
+        if (format == ResultsTable.Format.DELTA) {
+            ResultsTable.merge(spark, output, OutputTable.restamped(rows, col(OutputTable.CHANGE), reviews),
+                    spark.createDataFrame(List.of(), OutputTable.SCHEMA));
+        } else {
+            ResultsTable.replace(spark, output, format, OutputTable.withReviews(rows, reviews),
+                    "review-" + UUID.randomUUID());
+        }
         JsonNode summary = readSummary(fs, new Path(output, CaptionJob.SUMMARY));
         String runId = summary == null ? "" : summary.path("runId").asText("");
         RunExports.write(spark, output, runId, summary, RunExports.FULL_EXPORTS_MAX_ROWS);

@@ -52,7 +52,7 @@ final class RunExports {
         Column[] cols = java.util.Arrays.stream(OutputTable.SCHEMA.fieldNames())
                 .map(c -> c.equals(ResultRow.REGIONS) || c.equals(ResultRow.IMAGE_PATHS) ? to_json(col(c)).as(c) : col(c))
                 .toArray(Column[]::new);
-        Dataset<Row> longRows = spark.read().schema(OutputTable.SCHEMA).parquet(new Path(output, CaptionJob.PARQUET).toString());
+        Dataset<Row> longRows = ResultsTable.read(spark, output);
         // attribute rows: one per image and attribute in the Parquet, one per image (attr_<name> columns) here
         AttributeTable.Shape shape = AttributeTable.shape(longRows);
         List<String> names = shape.names();

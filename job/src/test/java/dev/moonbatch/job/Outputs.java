@@ -19,13 +19,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** Reading a run's output back for assertions: the Parquet rows and summary.json. */
+/** Reading a run's output back for assertions: the rows (Parquet or Delta) and summary.json. */
 final class Outputs {
     private Outputs() {
     }
 
     static List<Row> rows(Path output) throws IOException {
         try (SparkSession spark = SparkSessions.create("local[1]")) {
+            if (Files.isDirectory(output.resolve(ResultsTable.DELTA_DIR))) {
+                return spark.read().format("delta").load(output.resolve(ResultsTable.DELTA_DIR).toString()).collectAsList();
+            }
             return spark.read().parquet(output.resolve(CaptionJob.PARQUET).toString()).collectAsList();
         }
     }
