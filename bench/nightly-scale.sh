@@ -5,15 +5,16 @@
 #   baseline   the landed code before this work (BASELINE commit: reads and hashes every file)
 #   verify     this code with --verify-content (reads and hashes every file)
 #   default    this code (unchanged files are not opened)
-# Prints wall time, µs per unchanged image, image bytes read, driver peak heap / RSS, files written.
+#   delta      this code with --table-format delta (the night merges what changed into a Delta table)
+# Prints wall time, µs per unchanged image, image bytes read, driver peak heap / RSS, files and bytes written.
 # Usage: SIZES="10000 100000" bench/nightly-scale.sh      (SIZE_KB=300, BASELINE=85cccc2,
-#        RUNS="baseline verify default": the legs to run; DRIVER_HEAP=4g: -Xmx of this code's legs)
+#        RUNS="baseline verify default delta": the legs to run; DRIVER_HEAP=4g: -Xmx of this code's legs)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZES="${SIZES:-10000 100000}"
 SIZE_KB="${SIZE_KB:-300}"
 BASELINE="${BASELINE:-85cccc2}"
-RUNS="${RUNS:-baseline verify default}"
+RUNS="${RUNS:-baseline verify default delta}"
 DRIVER_HEAP="${DRIVER_HEAP:-4g}"
 WORK="$ROOT/bench/work/nightly"
 mkdir -p "$WORK"
@@ -54,13 +55,18 @@ measure() { # OUT_PREFIX RUN_SH ARGS...
   echo "$(echo "$end - $start" | bc -l) $((rss / 1024)) $rchar" > "$prefix.measure"
 }
 
-printf '%-9s %-9s %8s %8s %10s %12s %9s %9s %10s %8s %9s\n' "images" "run" "wall s" "process" "µs/unchg" "image bytes" "heap MB" "RSS MB" "files" "computed" "beyond s"
+printf '%-9s %-9s %8s %8s %10s %12s %9s %9s %10s %13s %12s %8s %9s\n' "images" "run" "wall s" "process" "µs/unchg" "image bytes" "heap MB" "RSS MB" "files" "bytes written" "table bytes" "computed" "beyond s"
 for N in $SIZES; do
   CAT="$WORK/cat-$N"
   PRIOR="$WORK/prior-$N"
   if [ ! -f "$PRIOR/results.parquet/_SUCCESS" ]; then
     rm -rf "$CAT" "$PRIOR"
     java "${JVM_FLAGS[@]}" -Xmx6g -cp "$CP" "$ROOT/bench/NightlyCatalogue.java" "$CAT" "$N" "$SIZE_KB" "$TEMPLATE/out" "$PRIOR" > "$WORK/gen-$N.log" 2>&1
+    rm -rf "$PRIOR-delta"
+  fi
+  if [[ " $RUNS " == *" delta "* && ! -d "$PRIOR-delta/results.delta/_delta_log" ]]; then
+    rm -rf "$PRIOR-delta" && cp -r "$PRIOR" "$PRIOR-delta"
+    java "${JVM_FLAGS[@]}" -Xmx4g -cp "$CP" "$ROOT/bench/ToDelta.java" "$PRIOR-delta" > "$WORK/delta-$N.log" 2>&1
   fi
   # 0.1% changed: real JPEGs (distinct trailing bytes), so the model computes them
   CHANGED=$(( N / 1000 ))
@@ -79,18 +85,21 @@ for N in $SIZES; do
   rm -rf "$WORK/out-$N-changed"
   measure "$WORK/$N-changed" "$ROOT/run.sh" --input "$CHG" --output "$WORK/out-$N-changed" --master 'local[2]'
   read -r CHG_WALL _ _ < "$WORK/$N-changed.measure"
-  printf '%-9s %-9s %8.1f %8s %10s %12s %9s %9s %10s %8s %9s\n' "$N" "changed" "$CHG_WALL" "-" "-" "-" "-" "-" "-" "$CHANGED" "-"
+  printf '%-9s %-9s %8.1f %8s %10s %12s %9s %9s %10s %13s %12s %8s %9s\n' "$N" "changed" "$CHG_WALL" "-" "-" "-" "-" "-" "-" "-" "-" "$CHANGED" "-"
   for RUN in $RUNS; do
     OUT="$WORK/out-$N-$RUN"
-    rm -rf "$OUT" && cp -r "$PRIOR" "$OUT"
+    rm -rf "$OUT" && if [ "$RUN" = delta ]; then cp -r "$PRIOR-delta" "$OUT"; else cp -r "$PRIOR" "$OUT"; fi
     touch "$WORK/marker"; sleep 1
     case $RUN in
       baseline) measure "$WORK/$N-$RUN" "$BASE/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
       verify)   MOONBATCH_JAVA_OPTS="-Xmx$DRIVER_HEAP" measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' --verify-content ;;
       default)  MOONBATCH_JAVA_OPTS="-Xmx$DRIVER_HEAP" measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' ;;
+      delta)    MOONBATCH_JAVA_OPTS="-Xmx$DRIVER_HEAP" measure "$WORK/$N-$RUN" "$ROOT/run.sh" --input "$CAT" --output "$OUT" --master 'local[2]' --table-format delta ;;
     esac
     read -r WALL RSS RCHAR < "$WORK/$N-$RUN.measure"
     FILES=$(find "$OUT" -type f -newer "$WORK/marker" -not -path '*/review/thumbs/*' | wc -l)
+    WROTE=$(find "$OUT" -type f -newer "$WORK/marker" -not -path '*/review/thumbs/*' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+    TABLE=$(find "$OUT"/results.parquet "$OUT"/results.delta -type f -newer "$WORK/marker" -printf '%s\n' 2> /dev/null | awk '{s += $1} END {print s + 0}')
     THUMBS=0; [ -d "$OUT/review/thumbs" ] && THUMBS=$(find "$OUT/review/thumbs" -type f -newer "$WORK/marker" | wc -l)
     SUMMARY="$OUT/summary.json"
     PROCESS=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['stageSeconds']['process'])")
@@ -99,7 +108,7 @@ for N in $SIZES; do
     HEAP=$(python3 -c "import json;s=json.load(open('$SUMMARY'));print(s.get('driverPeakHeapMb', '-'))")
     BEYOND=$(echo "$WALL - $CHG_WALL" | bc -l)
     PER=$(echo "$BEYOND * 1000000 / ($N - $CHANGED)" | bc -l)
-    printf '%-9s %-9s %8.1f %8.1f %10.1f %12s %9s %9s %10s %8s %9.1f\n' "$N" "$RUN" "$WALL" "$PROCESS" "$PER" "$BYTES" "$HEAP" "$RSS" "$FILES+$THUMBS" "$COMPUTED" "$BEYOND"
+    printf '%-9s %-9s %8.1f %8.1f %10.1f %12s %9s %9s %10s %13s %12s %8s %9.1f\n' "$N" "$RUN" "$WALL" "$PROCESS" "$PER" "$BYTES" "$HEAP" "$RSS" "$FILES+$THUMBS" "$WROTE" "$TABLE" "$COMPUTED" "$BEYOND"
   done
 done
-echo "changed: the changed images alone on a fresh output (their inference + JVM and Spark start); beyond s: a rerun's wall time minus that; µs/unchg: beyond s over the unchanged images; image bytes: summary.json imageBytesRead (baseline: the process's rchar, jars included); files: files written under the output (Parquet parts and their .crc, CSVs, page) + thumbnails (one per changed image)"
+echo "changed: the changed images alone on a fresh output (their inference + JVM and Spark start); beyond s: a rerun's wall time minus that; µs/unchg: beyond s over the unchanged images; image bytes: summary.json imageBytesRead (baseline: the process's rchar, jars included); files: files written under the output (Parquet parts and their .crc, Delta log entries, CSVs, page) + thumbnails (one per changed image); bytes written: their bytes, thumbnails left out; table bytes: those of the results table (results.parquet or results.delta)"

@@ -177,8 +177,10 @@ public final class CaptionJob {
                         .unionByName(OutputTable.restamped(split.carried(), lit(OutputTable.UNCHANGED), reviews))
                         .persist(StorageLevel.MEMORY_AND_DISK());
                 try {
-                    upserts.count(); // the model runs here, once
-                    ResultsTable.merge(spark, output, upserts, split.leaving() == null
+                    upserts.count(); // the model runs here, once, at the work's own parallelism
+                    // a night's few rows in few partitions: the merge runs several passes over them
+                    int parts = Math.max(1, spark.sparkContext().defaultParallelism());
+                    ResultsTable.merge(spark, output, upserts.coalesce(parts), split.leaving() == null
                             ? spark.createDataFrame(List.of(), OutputTable.SCHEMA) : split.leaving());
                 } finally {
                     upserts.unpersist();
