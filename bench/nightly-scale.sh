@@ -99,7 +99,7 @@ for N in $SIZES; do
     read -r WALL RSS RCHAR < "$WORK/$N-$RUN.measure"
     FILES=$(find "$OUT" -type f -newer "$WORK/marker" -not -path '*/review/thumbs/*' | wc -l)
     WROTE=$(find "$OUT" -type f -newer "$WORK/marker" -not -path '*/review/thumbs/*' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
-    TABLE=$(find "$OUT"/results.parquet "$OUT"/results.delta -type f -newer "$WORK/marker" -printf '%s\n' 2> /dev/null | awk '{s += $1} END {print s + 0}')
+    TABLE=$(for t in "$OUT"/results.parquet "$OUT"/results.delta; do if [ -d "$t" ]; then find "$t" -type f -newer "$WORK/marker" -printf '%s\n'; fi; done | awk '{s += $1} END {print s + 0}')
     THUMBS=0; [ -d "$OUT/review/thumbs" ] && THUMBS=$(find "$OUT/review/thumbs" -type f -newer "$WORK/marker" | wc -l)
     SUMMARY="$OUT/summary.json"
     PROCESS=$(python3 -c "import json;print(json.load(open('$SUMMARY'))['stageSeconds']['process'])")
