@@ -54,6 +54,8 @@ class ConfigErrorsTest {
                 Arguments.of("--input", new String[] {"--input", tmp.resolve("missing").toString(), "--output", out, "--model", model}),
                 Arguments.of("--precision", new String[] {"--input", in, "--output", out, "--model", model, "--precision", "fp8"}),
                 Arguments.of("--batch-size", new String[] {"--input", in, "--output", out, "--model", model, "--batch-size", "0"}),
+                Arguments.of("--table-format: expected parquet or delta but got 'iceberg'",
+                        new String[] {"--input", in, "--output", out, "--model", model, "--table-format", "iceberg"}),
                 Arguments.of("--max-new-tokens", new String[] {"--input", in, "--output", out, "--model", model, "--max-new-tokens", "many"}),
                 Arguments.of("--task", new String[] {"--input", in, "--output", out, "--model", model, "--task", "translate"}),
                 Arguments.of("--task ocr: vit-gpt2 cannot read text in images; families that can: [florence2, ppocr]",
