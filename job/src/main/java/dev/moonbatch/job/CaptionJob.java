@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.moonbatch.io.ListedFile;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -59,6 +60,8 @@ public final class CaptionJob {
     public static final String CSV = RunExports.RESULTS_CSV;
     private static final ObjectMapper JSON = new ObjectMapper();
     public static final String SUMMARY = "summary.json";
+    /** Part files {@code removed.parquet} may hold before a night compacts it into one. */
+    static final int REMOVED_PARTS_MAX = 32;
 
     private final SparkSession spark;
     private final JobConfig config;
@@ -155,7 +158,6 @@ public final class CaptionJob {
             }
         }
         Dataset<Row> reviews = ReviewStore.latestTable(spark, out);
-        Path removedStaging = new Path(output, ".staging-removed-" + config.runId());
         ProgressListener progress = ProgressListener.of(expectedRows, counters);
         spark.sparkContext().addSparkListener(progress);
         boolean removedAny;
@@ -163,10 +165,7 @@ public final class CaptionJob {
             // first: if the driver dies between this and the results' write, the next run finds those
             // rows gone again (a duplicate in the history) rather than losing them
             describe("moonbatch: move rows of images gone from the input to " + RunExports.REMOVED);
-            removedAny = removedNow != null && stageRemoved(fs, output, removedNow, removedStaging);
-            if (removedAny) {
-                HadoopFiles.swap(fs, removedStaging, new Path(output, RunExports.REMOVED));
-            }
+            removedAny = removedNow != null && appendRemoved(fs, output, removedNow);
             describe(String.format(Locale.ROOT, "moonbatch: %s %,d images (%,d rows) with %s, reusing unchanged ones",
                     config.task().name(), workImages, expectedRows, modelName()));
             if (split != null && split.carried() != null && config.tableFormat() == ResultsTable.Format.DELTA
@@ -297,18 +296,26 @@ public final class CaptionJob {
         return peak >> 20;
     }
 
-    /** Writes the removed-rows history (earlier history plus {@code removedNow}) aside; false when nothing was removed. */
-    private boolean stageRemoved(FileSystem fs, Path output, Dataset<Row> removedNow, Path staging) throws IOException {
+    /**
+     * Adds tonight's removed rows to the history as one more part file (a night writes what it
+     * removed, not the history); above {@link #REMOVED_PARTS_MAX} parts the history is compacted into
+     * one, written aside and swapped in. False when nothing was removed.
+     */
+    private boolean appendRemoved(FileSystem fs, Path output, Dataset<Row> removedNow) throws IOException {
         Dataset<Row> now = removedNow.cache();
         try {
             if (now.isEmpty()) {
                 return false;
             }
             Path history = new Path(output, RunExports.REMOVED);
-            Dataset<Row> all = fs.exists(history)
-                    ? spark.read().schema(OutputTable.REMOVED_SCHEMA).parquet(history.toString()).unionByName(now)
-                    : now;
-            all.coalesce(1).write().mode(SaveMode.Overwrite).parquet(staging.toString());
+            now.coalesce(1).write().mode(SaveMode.Append).parquet(history.toString());
+            FileStatus[] parts = fs.globStatus(new Path(history, "part-*"));
+            if (parts != null && parts.length > REMOVED_PARTS_MAX) {
+                Path staging = new Path(output, ".staging-removed-" + config.runId());
+                spark.read().schema(OutputTable.REMOVED_SCHEMA).parquet(history.toString()).coalesce(1)
+                        .write().mode(SaveMode.Overwrite).parquet(staging.toString());
+                HadoopFiles.swap(fs, staging, history);
+            }
             return true;
         } finally {
             now.unpersist();

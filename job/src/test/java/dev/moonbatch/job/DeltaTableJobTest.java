@@ -95,12 +95,31 @@ class DeltaTableJobTest {
                     new ArrayList<>(texts(Outputs.rows(delta)).keySet()));
         }
 
-        // a Parquet output asked for delta converts: the same rows, in a Delta table, and no Parquet twin
+        // a Parquet output asked for delta converts: the same rows, in a Delta table, and no Parquet twin;
+        // a.jpg goes too, and its row is appended to the history of removed rows, which is not rewritten
+        Files.delete(in.resolve("a.jpg"));
+        Map<String, Long> historyBefore = parts(delta.resolve(RunExports.REMOVED));
         night(in, parquet, "delta");
         night(in, delta, "delta");
+        Map<String, Long> historyAfter = parts(delta.resolve(RunExports.REMOVED));
+        assertEquals(historyBefore.size() + 1, historyAfter.size(), "one more part file: " + historyAfter);
+        assertTrue(historyAfter.entrySet().containsAll(historyBefore.entrySet()), "earlier parts untouched");
+        assertEquals(csv(parquet, "removed.parquet"), csv(delta, "removed.parquet"));
+        assertEquals(2, csv(delta, "removed.parquet").size());
         assertTrue(Files.isDirectory(parquet.resolve("results.delta/_delta_log")));
         assertFalse(Files.exists(parquet.resolve(CaptionJob.PARQUET)));
         assertSameTables(parquet, delta);
+    }
+
+    /** A Parquet folder's part files and their modification times. */
+    private static Map<String, Long> parts(Path folder) throws Exception {
+        Map<String, Long> parts = new TreeMap<>();
+        try (var files = Files.list(folder)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("part-")).toList()) {
+                parts.put(f.getFileName().toString(), Files.getLastModifiedTime(f).toMillis());
+            }
+        }
+        return parts;
     }
 
     private static void night(Path in, Path out, String format) {
