@@ -179,8 +179,7 @@ public final class CaptionJob {
                     upserts.count(); // the model runs here, once, at the work's own parallelism
                     // a night's few rows in few partitions: the merge runs several passes over them
                     int parts = Math.max(1, spark.sparkContext().defaultParallelism());
-                    ResultsTable.merge(spark, output, upserts.coalesce(parts), split.leaving() == null
-                            ? spark.createDataFrame(List.of(), OutputTable.SCHEMA) : split.leaving());
+                    ResultsTable.merge(spark, output, upserts.coalesce(parts), split.leaving());
                 } finally {
                     upserts.unpersist();
                 }

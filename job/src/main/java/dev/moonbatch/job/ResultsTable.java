@@ -112,13 +112,15 @@ final class ResultsTable {
     /**
      * One night's changes merged into the Delta table: {@code upserts} (whole rows, {@link
      * OutputTable#SCHEMA}) replace the rows of their image, task and prompt or are added;
-     * {@code deletes} (image_path, task, prompt) go. Rows of neither are not touched: the night
-     * writes these rows, deletion vectors and a log entry, not the table.
+     * {@code deletes} (image_path, task, prompt; null for none) go. Rows of neither are not touched:
+     * the night writes these rows, deletion vectors and a log entry, not the table.
      */
     static void merge(SparkSession spark, Path output, Dataset<Row> upserts, Dataset<Row> deletes) {
-        Dataset<Row> source = upserts.select(EarlierRows.columns(OutputTable.SCHEMA)).withColumn("_delete", lit(false))
-                .unionByName(deletes.select(col("image_path"), col("task"), col("prompt")).withColumn("_delete", lit(true)),
-                        true);
+        Dataset<Row> source = upserts.select(EarlierRows.columns(OutputTable.SCHEMA)).withColumn("_delete", lit(false));
+        if (deletes != null) {
+            source = source.unionByName(deletes.select(col("image_path"), col("task"), col("prompt"))
+                    .withColumn("_delete", lit(true)), true);
+        }
         Map<String, String> set = new LinkedHashMap<>();
         for (String c : OutputTable.SCHEMA.fieldNames()) {
             set.put(c, "s.`" + c + "`");

@@ -81,15 +81,14 @@ final class ReviewCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<ReviewedCsv.Entry> entries;
-        Path results;
         try {
             java.nio.file.Path file = java.nio.file.Path.of(apply);
             if (!java.nio.file.Files.isRegularFile(file)) {
                 throw new IllegalArgumentException("--apply: no such file: " + apply);
             }
             entries = ReviewedCsv.read(file); // first: a malformed file is refused before anything else runs
-            results = new Path(output);
-            if (ResultsTable.stored(results.getFileSystem(new Configuration()), results) == null) {
+            Path dir = new Path(output);
+            if (ResultsTable.stored(dir.getFileSystem(new Configuration()), dir) == null) {
                 throw new IllegalArgumentException("--output: no " + ResultsTable.PARQUET_DIR + " or "
                         + ResultsTable.DELTA_DIR + " in " + output + " (run the job into it first)");
             }
@@ -203,8 +202,7 @@ final class ReviewCommand implements Callable<Integer> {
         Dataset<Row> reviews = ReviewStore.latestTable(spark, output.toString());
         ResultsTable.Format format = ResultsTable.stored(fs, output);
         if (format == ResultsTable.Format.DELTA) {
-            ResultsTable.merge(spark, output, OutputTable.restamped(rows, col(OutputTable.CHANGE), reviews),
-                    spark.createDataFrame(List.of(), OutputTable.SCHEMA));
+            ResultsTable.merge(spark, output, OutputTable.restamped(rows, col(OutputTable.CHANGE), reviews), null);
         } else {
             ResultsTable.replace(spark, output, format, OutputTable.withReviews(rows, reviews),
                     "review-" + UUID.randomUUID());
